@@ -274,13 +274,15 @@ def _positions(index: pd.Index, ids: Iterable, what: str) -> np.ndarray:
     return positions
 
 
-def basket_matrix(transactions: pd.DataFrame) -> BasketMatrix:
+def basket_matrix(transactions: pd.DataFrame, by: str = BASKET) -> BasketMatrix:
     """Build the binary basket × product CSR matrix (chapter 1).
 
+    Rows are the groups named by ``by``: shopping trips by default, or e.g.
+    ``by="household_id"`` for the household × product matrix of chapter 3.
     Rows and columns are sorted by id. A product bought twice in one basket
     counts once: association analysis asks *whether* items meet, not how many.
     """
-    for col in (BASKET, ITEM):
+    for col in (by, ITEM):
         if col not in transactions.columns:
             raise TransactionDataError(
                 f"transactions: missing column {col!r}; the table has {list(transactions.columns)}"
@@ -288,13 +290,13 @@ def basket_matrix(transactions: pd.DataFrame) -> BasketMatrix:
         _check_ids(transactions[col], col, "transactions")
     if transactions.empty:
         raise TransactionDataError("transactions: the table has no rows")
-    rows, basket_ids = pd.factorize(transactions[BASKET], sort=True)
+    rows, basket_ids = pd.factorize(transactions[by], sort=True)
     cols, product_ids = pd.factorize(transactions[ITEM], sort=True)
     ones = np.ones(len(rows), dtype=np.int32)
     matrix = sp.csr_array((ones, (rows, cols)), shape=(len(basket_ids), len(product_ids)))
     matrix.sum_duplicates()
     matrix.data[:] = 1
-    result = BasketMatrix(matrix, pd.Index(basket_ids, name=BASKET), pd.Index(product_ids, name=ITEM))
+    result = BasketMatrix(matrix, pd.Index(basket_ids, name=by), pd.Index(product_ids, name=ITEM))
     _require_multi_item_basket(result, "the transactions")
     return result
 

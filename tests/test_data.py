@@ -272,3 +272,14 @@ def test_complete_journey_cleaning_matches_direct_masks(complete_journey):
     assert baskets.matrix.nnz == len(clean)  # no repeated (basket, product) line is left
     direct = clean.groupby("product_id").basket_id.nunique()
     assert baskets.product_counts().equals(direct.rename("baskets"))
+
+
+def test_household_matrix_groups_by_another_column():
+    lines = pd.DataFrame(
+        {"basket_id": [1, 1, 2, 3], "household_id": [7, 7, 7, 8], "product_id": [10, 11, 12, 10]}
+    )
+    households = basket_matrix(lines, by="household_id")
+    assert households.basket_ids.tolist() == [7, 8]
+    assert households.basket_sizes().tolist() == [3, 1]
+    with pytest.raises(TransactionDataError, match="missing column 'store_id'"):
+        basket_matrix(lines, by="store_id")
