@@ -266,11 +266,11 @@ class BasketMatrix:
 
 
 def _positions(index: pd.Index, ids: Iterable, what: str) -> np.ndarray:
-    ids = list(ids)
+    ids = ids if isinstance(ids, (pd.Index, pd.Series, np.ndarray)) else list(ids)
     positions = index.get_indexer(ids)
     if (positions < 0).any():
-        unknown = [i for i, pos in zip(ids, positions) if pos < 0]
-        raise KeyError(f"{len(unknown)} {what} id(s) not in the matrix, e.g. {unknown[:5]}")
+        unknown = list(np.asarray(ids)[positions < 0][:5])
+        raise KeyError(f"{(positions < 0).sum()} {what} id(s) not in the matrix, e.g. {unknown}")
     return positions
 
 
@@ -319,6 +319,31 @@ def filter_products(baskets: BasketMatrix, min_baskets: int) -> BasketMatrix:
             f"min_baskets={min_baskets} removes every product: the most frequent one "
             f"is in {counts.max()} baskets"
         )
+    return _keep_products(baskets, keep_cols, f"after min_baskets={min_baskets}")
+
+
+def top_products(baskets: BasketMatrix, k: int) -> BasketMatrix:
+    """Keep the ``k`` products found in the most baskets (ties broken by id; chapter 2).
+
+    As in :func:`filter_products`, baskets left empty are dropped.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise TransactionDataError(f"k must be a positive integer, got {k!r}")
+    counts = baskets.product_counts().to_numpy()
+    ranked = np.argsort(-counts, kind="stable")  # stable: equal counts keep id order
+    return _keep_products(baskets, np.sort(ranked[:k]), f"after keeping the top {k} products")
+
+
+def select_products(baskets: BasketMatrix, product_ids: Iterable) -> BasketMatrix:
+    """Keep the given products, e.g. the nodes of a basket graph in a household matrix (chapter 3).
+
+    Unknown ids raise ``KeyError``; baskets left empty are dropped.
+    """
+    positions = np.unique(baskets.product_positions(product_ids))
+    return _keep_products(baskets, positions, "after selecting products")
+
+
+def _keep_products(baskets: BasketMatrix, keep_cols: np.ndarray, where: str) -> BasketMatrix:
     matrix = baskets.matrix[:, keep_cols]
     keep_rows = np.flatnonzero(np.diff(matrix.indptr) > 0)
     result = BasketMatrix(
@@ -326,7 +351,7 @@ def filter_products(baskets: BasketMatrix, min_baskets: int) -> BasketMatrix:
         baskets.basket_ids[keep_rows],
         baskets.product_ids[keep_cols],
     )
-    _require_multi_item_basket(result, f"after min_baskets={min_baskets}")
+    _require_multi_item_basket(result, where)
     return result
 
 
