@@ -46,23 +46,14 @@ def pair_statistics(baskets: BasketMatrix, min_count: int = 1) -> pd.DataFrame:
     PMI ``log2 lift``; NPMI ``PMI / −log2 s_ab`` (1 when ``s_ab = 1``); Jaccard
     ``n_ab/(n_a + n_b − n_ab)``.
     """
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-        raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
-    a, b, n_ab = _cooccurring_pairs(baskets, int(min_count))
-    if n_ab.size == 0:
-        raise ValueError(
-            f"no product pair is bought together in min_count={min_count} baskets or more"
-        )
+    a, b, n_ab = cooccurring_pairs(baskets, min_count)
     counts = baskets.product_counts().to_numpy()
     n = float(baskets.n_baskets)
     n_a, n_b = counts[a].astype(np.float64), counts[b].astype(np.float64)
     joint = n_ab.astype(np.float64)
     support = joint / n
     conf_ab, conf_ba = joint / n_a, joint / n_b
-    lift = n * joint / (n_a * n_b)
-    pmi = np.log2(lift)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        npmi = np.where(support < 1.0, pmi / -np.log2(support), 1.0)
+    pair_lift = lift(joint, n_a, n_b, n)
     return pd.DataFrame(
         {
             "product_a": baskets.product_ids[a],
@@ -75,19 +66,38 @@ def pair_statistics(baskets: BasketMatrix, min_count: int = 1) -> pd.DataFrame:
             "support": support,
             "confidence_ab": conf_ab,
             "confidence_ba": conf_ba,
-            "lift": lift,
+            "lift": pair_lift,
             "leverage": support - (n_a / n) * (n_b / n),
             "conviction_ab": _conviction(conf_ab, n_b / n),
             "conviction_ba": _conviction(conf_ba, n_a / n),
-            "pmi": pmi,
-            "npmi": npmi,
+            "pmi": np.log2(pair_lift),
+            "npmi": npmi(joint, n_a, n_b, n),
             "jaccard": joint / (n_a + n_b - joint),
         }
     )
 
 
-def _cooccurring_pairs(baskets: BasketMatrix, min_count: int) -> tuple[np.ndarray, ...]:
-    """Column positions a < b and counts n_ab of the pairs with n_ab >= min_count."""
+def lift(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: float) -> np.ndarray:
+    """Lift ``n n_ab / (n_a n_b)``: co-occurrence relative to independence (chapter 2)."""
+    return n * np.asarray(n_ab, dtype=np.float64) / (np.asarray(n_a, dtype=np.float64) * n_b)
+
+
+def npmi(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: float) -> np.ndarray:
+    """Normalized PMI ``log2(lift) / −log2(n_ab / n)`` in [−1, 1]; 1 when ``n_ab = n`` (chapter 2)."""
+    support = np.asarray(n_ab, dtype=np.float64) / n
+    pmi = np.log2(lift(n_ab, n_a, n_b, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(support < 1.0, pmi / -np.log2(support), 1.0)
+
+
+def cooccurring_pairs(baskets: BasketMatrix, min_count: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column positions ``a < b`` and counts ``n_ab`` of pairs bought together in ``min_count``+ baskets.
+
+    One sparse product ``Xᵀ X``; its cost follows the number of co-occurring
+    pairs, not the number of possible pairs (chapter 3 measures this).
+    """
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
     x = baskets.matrix
     cooccurrence = (x.T @ x).tocsc()  # symmetric; CSC of Xᵀ X comes out of the product directly
     # Filter on the count first: it is cheap and removes most entries before the
@@ -96,6 +106,8 @@ def _cooccurring_pairs(baskets: BasketMatrix, min_count: int) -> tuple[np.ndarra
     rows = cooccurrence.indices[frequent]
     cols = np.searchsorted(cooccurrence.indptr, frequent, side="right") - 1
     upper = rows < cols
+    if not upper.any():
+        raise ValueError(f"no product pair is bought together in min_count={min_count} baskets or more")
     return rows[upper], cols[upper], cooccurrence.data[frequent[upper]]
 
 
