@@ -1,0 +1,60 @@
+"""The source article's graph convolution, made precise, as a PyG ``MessagePassing`` layer.
+
+Chapter 4 derives it; chapter 5 computes it exactly on the article's example.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import MessagePassing
+
+
+class SeedGraphConv(MessagePassing):
+    """``h_j' = W_self h_j + Σ_{i ∈ N(j)} a_ij W_neigh h_i + b`` (chapter 4).
+
+    The article's §4.1 formula with its indices fixed: the left side and the
+    self term are node ``j``, the sum runs over the neighbours ``i`` of ``j``,
+    ``a_ij`` is the edge weight (1 without weights). It is the layer of Morris
+    et al. (2019), PyG's ``GraphConv`` with sum aggregation.
+
+    ``lin_self`` (``W_self``) holds the bias ``b``; ``lin_neigh`` (``W_neigh``)
+    has none, so ``b`` is added once per node, not once per neighbour. PyG's
+    ``GraphConv`` keeps the same bias in its neighbour map ``lin_rel``; copy it
+    across when comparing the two.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(aggr="add")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.lin_self = torch.nn.Linear(in_channels, out_channels, bias=bias)
+        self.lin_neigh = torch.nn.Linear(in_channels, out_channels, bias=False)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.lin_self.reset_parameters()
+        self.lin_neigh.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        if x.dim() != 2 or x.size(-1) != self.in_channels:
+            raise ValueError(
+                f"x must have shape (num_nodes, {self.in_channels}), got {tuple(x.shape)}"
+            )
+        if edge_index.dim() != 2 or edge_index.size(0) != 2:
+            raise ValueError(f"edge_index must have shape (2, num_edges), got {tuple(edge_index.shape)}")
+        if edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
+            raise ValueError(
+                f"edge_weight must have shape ({edge_index.size(1)},) to match edge_index, "
+                f"got {tuple(edge_weight.shape)}"
+            )
+        # Σ a_ij W_neigh h_i = W_neigh Σ a_ij h_i: sum first, then transform, the same
+        # order of float operations as GraphConv, so the two agree to float32 rounding.
+        neighbours = self.propagate(edge_index, x=x, edge_weight=edge_weight)
+        return self.lin_self(x) + self.lin_neigh(neighbours)
+
+    def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
+        return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.in_channels}, {self.out_channels})"
