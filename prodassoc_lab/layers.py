@@ -18,23 +18,25 @@ class SeedGraphConv(MessagePassing):
     ``a_ij`` is the edge weight (1 without weights). It is the layer of Morris
     et al. (2019), PyG's ``GraphConv`` with sum aggregation.
 
-    ``lin_self`` (``W_self``) holds the bias ``b``; ``lin_neigh`` (``W_neigh``)
-    has none, so ``b`` is added once per node, not once per neighbour. PyG's
-    ``GraphConv`` keeps the same bias in its neighbour map ``lin_rel``; copy it
-    across when comparing the two.
+    ``lin_neigh`` (``W_neigh``) holds the bias ``b``: it is applied to the summed
+    messages, once per node, so ``b`` is added once per node, not once per
+    neighbour. ``lin_self`` (``W_self``) has no bias. This is where PyG's
+    ``GraphConv`` keeps it too (``lin_rel`` ↔ ``lin_neigh``, ``lin_root`` ↔
+    ``lin_self``), and the order of operations is the same, so the two agree to
+    the last bit in float32 when the weights are copied.
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
         super().__init__(aggr="add")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.lin_self = torch.nn.Linear(in_channels, out_channels, bias=bias)
-        self.lin_neigh = torch.nn.Linear(in_channels, out_channels, bias=False)
+        self.lin_neigh = torch.nn.Linear(in_channels, out_channels, bias=bias)
+        self.lin_self = torch.nn.Linear(in_channels, out_channels, bias=False)
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        self.lin_self.reset_parameters()
         self.lin_neigh.reset_parameters()
+        self.lin_self.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         if x.dim() != 2 or x.size(-1) != self.in_channels:
@@ -48,10 +50,10 @@ class SeedGraphConv(MessagePassing):
                 f"edge_weight must have shape ({edge_index.size(1)},) to match edge_index, "
                 f"got {tuple(edge_weight.shape)}"
             )
-        # Σ a_ij W_neigh h_i = W_neigh Σ a_ij h_i: sum first, then transform, the same
-        # order of float operations as GraphConv, so the two agree to float32 rounding.
+        # Σ a_ij W_neigh h_i = W_neigh Σ a_ij h_i: sum first, then transform. Same
+        # order of float operations as GraphConv, so copied weights give equal outputs.
         neighbours = self.propagate(edge_index, x=x, edge_weight=edge_weight)
-        return self.lin_self(x) + self.lin_neigh(neighbours)
+        return self.lin_neigh(neighbours) + self.lin_self(x)
 
     def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
         return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j

@@ -29,11 +29,12 @@ def copy_into_graphconv(seed: SeedGraphConv, reference: GraphConv) -> None:
     with torch.no_grad():
         reference.lin_root.weight.copy_(seed.lin_self.weight)
         reference.lin_rel.weight.copy_(seed.lin_neigh.weight)
-        reference.lin_rel.bias.copy_(seed.lin_self.bias)  # GraphConv keeps b in lin_rel
+        reference.lin_rel.bias.copy_(seed.lin_neigh.bias)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_seed_graph_conv_equals_pyg_graph_conv(real_subgraph, weighted):
+    """Float32, on a real product subgraph, to 1e-6."""
     torch.manual_seed(0)
     data = real_subgraph
     x = torch.randn(data.num_nodes, 16)
@@ -53,7 +54,7 @@ def test_seed_graph_conv_matches_its_formula_densely(real_subgraph):
     seed = SeedGraphConv(4, 3).double()
     A = to_dense_adj(data.edge_index, edge_attr=data.edge_weight.double(), max_num_nodes=data.num_nodes)[0]
     # to_dense_adj puts edge (i -> j) at A[i, j]; node j sums over column j, i.e. Aᵀ x.
-    expected = x @ seed.lin_self.weight.T + seed.lin_self.bias + A.T @ x @ seed.lin_neigh.weight.T
+    expected = x @ seed.lin_self.weight.T + A.T @ x @ seed.lin_neigh.weight.T + seed.lin_neigh.bias
     torch.testing.assert_close(seed(x, data.edge_index, data.edge_weight.double()), expected)
 
 
@@ -92,7 +93,7 @@ def test_exact_layer_equals_float64_seed_layer():
     layer = SeedGraphConv(3, 2).double()
     with torch.no_grad():
         layer.lin_self.weight.copy_(torch.tensor(W_self, dtype=torch.float64))
-        layer.lin_self.bias.copy_(torch.tensor(b, dtype=torch.float64))
+        layer.lin_neigh.bias.copy_(torch.tensor(b, dtype=torch.float64))
         layer.lin_neigh.weight.copy_(torch.tensor(W_neigh, dtype=torch.float64))
     floats = layer(torch.tensor(H, dtype=torch.float64), path_edge_index())
     np.testing.assert_allclose(np.array(exact, dtype=float), floats.detach().numpy(), rtol=0, atol=1e-12)
