@@ -114,7 +114,8 @@ def gcn_conv_exact(A: Any, H: Any, W: Any, b: Any = None, activation: str = "rel
     _check_adjacency(A_hat, H)
     if W.cols != H.cols:
         raise ValueError(f"W is {_shape(W)} but H is {_shape(H)}: H Wᵀ needs W to have {H.cols} columns")
-    out = (A_hat * H * W.T).applyfunc(sympy.radsimp)
+    # expand after radsimp: a sum of rational multiples of radicals, the readable normal form
+    out = (A_hat * H * W.T).applyfunc(lambda v: sympy.expand(sympy.radsimp(v)))
     return _activate(_add_bias(out, b), activation)
 
 
