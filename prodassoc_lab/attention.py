@@ -1,0 +1,104 @@
+"""Scaled dot-product attention and multi-head self-attention, from scratch (chapter 6).
+
+Written out for teaching and checked against ``torch.nn.functional.scaled_dot_product_attention``
+and ``torch.nn.MultiheadAttention``. Masks follow PyTorch's boolean ``attn_mask``
+convention: ``True`` means "may attend".
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def scaled_dot_product_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """``softmax(q kᵀ / √d_k) v`` and the attention weights (chapter 6).
+
+    Shapes: ``q`` (..., L, d_k), ``k`` (..., S, d_k), ``v`` (..., S, d_v); ``mask``
+    boolean, broadcastable to (..., L, S), ``True`` where a query may attend to a
+    key. A query whose keys are all masked has no defined softmax: it raises
+    ``ValueError`` instead of returning NaN.
+    """
+    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
+        raise ValueError(
+            f"q, k, v need at least 2 dimensions (..., length, features); got "
+            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if q.size(-1) != k.size(-1):
+        raise ValueError(
+            f"q has {q.size(-1)} features per position (shape {tuple(q.shape)}) but k has "
+            f"{k.size(-1)} (shape {tuple(k.shape)}); q kᵀ needs them equal"
+        )
+    if k.size(-2) != v.size(-2):
+        raise ValueError(
+            f"k has {k.size(-2)} positions (shape {tuple(k.shape)}) but v has {v.size(-2)} "
+            f"(shape {tuple(v.shape)}); every key needs a value"
+        )
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if mask is not None:
+        if mask.dtype != torch.bool:
+            raise TypeError(f"mask must be boolean (True = may attend), got {mask.dtype}")
+        try:
+            mask = torch.broadcast_to(mask, scores.shape)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
+                f"{tuple(scores.shape)} (..., queries, keys)"
+            ) from exc
+        empty = ~mask.any(dim=-1)
+        if empty.any():
+            where = tuple(int(i) for i in empty.nonzero()[0])
+            raise ValueError(
+                f"{int(empty.sum())} query row(s) may attend to no key (first at index {where}); "
+                "softmax over no key is undefined — mask keys, not whole rows"
+            )
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+class MultiHeadSelfAttention(torch.nn.Module):
+    """Multi-head self-attention written out (chapter 6).
+
+    ``q, k, v = x W_qᵀ, x W_kᵀ, x W_vᵀ`` split into ``num_heads`` heads of
+    ``embed_dim / num_heads`` features, attention per head, heads concatenated and
+    mixed by ``out_proj``. ``in_proj`` stacks W_q, W_k, W_v as rows, in the layout
+    of ``torch.nn.MultiheadAttention.in_proj_weight``, so weights copy across.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True) -> None:
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}")
+        self.embed_dim, self.num_heads = embed_dim, num_heads
+        self.head_dim = embed_dim // num_heads
+        self.in_proj = torch.nn.Linear(embed_dim, 3 * embed_dim, bias=bias)
+        self.out_proj = torch.nn.Linear(embed_dim, embed_dim, bias=bias)
+
+    def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Attend within each sequence of ``x`` (batch, length, embed_dim).
+
+        ``padding_mask`` (batch, length) is ``True`` at real positions and ``False``
+        at padding, which no query may attend to. Returns the output (batch, length,
+        embed_dim) and the weights per head (batch, heads, length, length).
+        """
+        if x.dim() != 3 or x.size(-1) != self.embed_dim:
+            raise ValueError(f"x must have shape (batch, length, {self.embed_dim}), got {tuple(x.shape)}")
+        batch, length, _ = x.shape
+        mask = None
+        if padding_mask is not None:
+            if padding_mask.shape != (batch, length):
+                raise ValueError(
+                    f"padding_mask must have shape (batch, length) = {(batch, length)}, "
+                    f"got {tuple(padding_mask.shape)}"
+                )
+            mask = padding_mask[:, None, None, :]  # same keys for every head and query
+        q, k, v = self.in_proj(x).chunk(3, dim=-1)
+        q, k, v = (t.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)
+        concatenated = heads.transpose(1, 2).reshape(batch, length, self.embed_dim)
+        return self.out_proj(concatenated), weights
