@@ -1,0 +1,80 @@
+"""Basket completion: hide one product of a basket, rank all products to find it (chapter 6).
+
+The task and its metrics are shared by every method the book compares
+(popularity, co-occurrence, attention models), so that all are scored on the
+same held-out baskets with the same hidden products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR
+
+from prodassoc_lab.data import BasketMatrix
+
+
+@dataclass(frozen=True)
+class CompletionTask:
+    """Training baskets and held-out (context, hidden product) pairs, as column positions."""
+
+    train: list[np.ndarray]
+    context: list[np.ndarray]
+    hidden: np.ndarray
+    n_products: int
+
+
+def completion_task(
+    baskets: BasketMatrix,
+    is_test: np.ndarray,
+    n_test: int,
+    max_context: int,
+    seed: int,
+) -> CompletionTask:
+    """Split baskets with two or more products into training baskets and test queries.
+
+    ``is_test`` marks the rows of ``baskets`` that may be used for testing (e.g. the
+    last weeks of the year); ``n_test`` of them are drawn, and in each one product,
+    chosen at random, is hidden while at most ``max_context`` of the others are shown.
+    """
+    is_test = np.asarray(is_test, dtype=bool)
+    if is_test.shape != (baskets.n_baskets,):
+        raise ValueError(f"is_test must have one entry per basket ({baskets.n_baskets}), got {is_test.shape}")
+    if max_context < 1:
+        raise ValueError(f"max_context must be at least 1, got {max_context}")
+    rng = np.random.default_rng(seed)
+    x = baskets.matrix
+    usable = np.diff(x.indptr) >= 2
+    candidates = np.flatnonzero(usable & is_test)
+    if len(candidates) < n_test:
+        raise ValueError(f"only {len(candidates)} test baskets have two or more products; asked for {n_test}")
+    chosen = np.sort(rng.choice(candidates, n_test, replace=False))
+    context, hidden = [], np.empty(n_test, dtype=np.int64)
+    for n, row in enumerate(chosen):
+        items = rng.permutation(x.indices[x.indptr[row] : x.indptr[row + 1]])
+        hidden[n] = items[0]
+        context.append(items[1 : 1 + max_context])
+    train = [x.indices[x.indptr[r] : x.indptr[r + 1]] for r in np.flatnonzero(usable & ~is_test)]
+    return CompletionTask(train, context, hidden, baskets.n_products)
+
+
+def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int = 10) -> dict[str, float]:
+    """Hit@k and MRR of the hidden products, with PyG's link-prediction metrics (chapter 6).
+
+    ``scores`` is (test queries × products); products already in the context are
+    excluded from the ranking. MRR is computed over the full ranking (no cut-off).
+    """
+    scores = torch.as_tensor(np.asarray(scores, dtype=np.float64)).clone()
+    expected = (len(task.hidden), task.n_products)
+    if tuple(scores.shape) != expected:
+        raise ValueError(f"scores must have shape (test queries, products) = {expected}, got {tuple(scores.shape)}")
+    for n, items in enumerate(task.context):
+        scores[n, torch.as_tensor(items, dtype=torch.long)] = float("-inf")
+    ranking = scores.argsort(dim=1, descending=True, stable=True)
+    truth = torch.stack([torch.arange(len(task.hidden)), torch.as_tensor(task.hidden)])
+    hit, mrr = LinkPredHitRatio(k), LinkPredMRR(task.n_products)
+    hit.update(ranking[:, :k], truth)
+    mrr.update(ranking, truth)
+    return {f"Hit@{k}": float(hit.compute()), "MRR": float(mrr.compute())}
