@@ -20,8 +20,8 @@ def scaled_dot_product_attention(
 
     Shapes: ``q`` (..., L, d_k), ``k`` (..., S, d_k), ``v`` (..., S, d_v); ``mask``
     boolean, broadcastable to (..., L, S), ``True`` where a query may attend to a
-    key. A query whose keys are all masked has no defined softmax: it raises
-    ``ValueError`` instead of returning NaN.
+    key. A query whose keys are all masked has no defined softmax (0/0): it
+    raises ``ValueError`` instead of returning NaN or a silent row of zeros.
     """
     if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
         raise ValueError(
