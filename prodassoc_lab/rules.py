@@ -91,7 +91,7 @@ def npmi(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: float) -> np.nda
 
 
 def cooccurring_pairs(baskets: BasketMatrix, min_count: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column positions ``a < b`` and counts ``n_ab`` of pairs bought together in ``min_count``+ baskets.
+    """Column positions ``a < b`` and counts ``n_ab`` of pairs bought together in ``min_count`` or more baskets.
 
     One sparse product ``Xᵀ X``; its cost follows the number of co-occurring
     pairs, not the number of possible pairs (chapter 3 measures this).
