@@ -1,0 +1,105 @@
+"""The corrected training script: splits, training, baselines, features and the command line."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from prodassoc_lab.features import FEATURES, product_features
+from prodassoc_lab.train import (
+    MIN_PER_CLASS,
+    label_propagation,
+    main,
+    majority_baseline,
+    stratified_masks,
+    train_node_classifier,
+)
+
+
+def two_communities(n_per_class: int = 60, seed: int = 0) -> Data:
+    """Three dense communities, one class each; features are noise, so only the graph helps."""
+    generator = torch.Generator().manual_seed(seed)
+    n = 3 * n_per_class
+    y = torch.arange(n) // n_per_class
+    same = y[:, None] == y[None, :]
+    probability = torch.where(same, torch.tensor(0.15), torch.tensor(0.005))
+    upper = torch.triu(torch.rand(n, n, generator=generator) < probability, diagonal=1)
+    edges = upper.nonzero().T
+    edge_index = torch.cat([edges, edges.flip(0)], dim=1)
+    x = torch.randn(n, 8, generator=generator)
+    return Data(x=x, y=y, edge_index=edge_index, num_nodes=n)
+
+
+def test_masks_are_disjoint_stratified_and_cover_the_labelled_nodes():
+    y = torch.cat([torch.full((50,), 0), torch.full((30,), 1), torch.full((MIN_PER_CLASS - 1,), 2), torch.tensor([-1] * 3)])
+    train, val, test = stratified_masks(y, seed=0)
+    assert not (train & val).any() and not (train & test).any() and not (val & test).any()
+    assert ((train | val | test) == (y >= 0)).all()
+    assert (y[val | test] != 2).all()  # too rare to stratify: training only
+    assert (y[test] == 0).sum() == 10 and (y[test] == 1).sum() == 6
+    assert stratified_masks(y, seed=0)[2].equal(test) and not stratified_masks(y, seed=1)[2].equal(test)
+
+
+def test_graph_models_beat_the_mlp_when_only_the_graph_is_informative(tmp_path):
+    data = two_communities()
+    masks = stratified_masks(data.y, seed=0)
+    checkpoint = tmp_path / "best.pt"
+    gcn = train_node_classifier(data, masks, "gcn", seed=0, hidden=16, epochs=100, patience=100, checkpoint=checkpoint)
+    mlp = train_node_classifier(data, masks, "mlp", seed=0, hidden=16, epochs=100, patience=100)
+    assert mlp.accuracy < 0.5 and gcn.accuracy > mlp.accuracy + 0.25
+    state = torch.load(checkpoint, weights_only=True)
+    assert set(state) >= {"first.lin.weight", "second.lin.weight"}
+    assert label_propagation(data, masks, seed=0).accuracy > 0.9
+    assert majority_baseline(data, masks, seed=0).accuracy == pytest.approx(1 / 3, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "--epochs: must be a positive integer, got 0"),
+        (["--lr", "-1"], "--lr: must be a positive number, got -1"),
+        (["--model", "transformer"], "--model: invalid choice: 'transformer'"),
+        (["--graph", "store"], "--graph: invalid choice: 'store'"),
+        (["--checkpoint", "/no/such/folder/best.pt"], "--checkpoint: folder /no/such/folder does not exist"),
+    ],
+)
+def test_bad_arguments_exit_with_a_message(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has a GPU")
+def test_cuda_without_a_gpu_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["--device", "cuda"])
+    assert "no CUDA device is available" in capsys.readouterr().err
+
+
+def test_help_runs(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0 and "--graph {basket,household}" in capsys.readouterr().out
+
+
+def test_features_hold_no_label_text():
+    lines = pd.DataFrame({
+        "product_id": [1, 1, 2, 2, 3], "basket_id": [10, 11, 10, 12, 12], "household_id": [7, 8, 7, 9, 9],
+        "quantity": [1, 2, 1, 1, 3], "sales_value": [2.0, 4.0, 1.0, 1.5, 3.0], "retail_disc": [0.5, 0, 0, 0.2, 0],
+        "coupon_disc": [0, 0, 0, 0, 0.3],
+        "transaction_timestamp": pd.to_datetime(["2017-01-07", "2017-01-09", "2017-01-07", "2017-01-10", "2017-01-10"]),
+    })
+    products = pd.DataFrame({"product_id": [1, 2, 3], "brand": ["Private", "National", "National"],
+                             "package_size": ["12 OZ", None, "2 LB"], "department": ["A", "B", "C"],
+                             "product_category": ["x", "y", "z"]})
+    features = product_features(lines, products, pd.Index([1, 2, 3]))
+    assert list(features.columns) == FEATURES
+    assert not any(word in name for name in features.columns for word in ("department", "category", "type"))
+    assert features.mean().abs().max() < 1e-12
+    with pytest.raises(ValueError, match=r"1 product\(s\) have no purchase line, e\.g\. \[4\]"):
+        product_features(lines, products, pd.Index([1, 4]))
+    with pytest.raises(ValueError, match=r"transactions lack column\(s\) \['retail_disc'\]"):
+        product_features(lines.drop(columns="retail_disc"), products, pd.Index([1]))
