@@ -20,7 +20,6 @@ from prodassoc_lab.rules import cooccurring_pairs, lift, npmi
 
 WEIGHTS = ("count", "lift", "npmi")
 LABELS = ("department", "product_category", "product_type")
-_WEIGHT_COLUMN = {"count": "count_ab", "lift": "lift", "npmi": "npmi"}
 
 
 @dataclass(frozen=True)
