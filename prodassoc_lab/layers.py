@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import is_torch_sparse_tensor, spmm
 
 
 class SeedGraphConv(MessagePassing):
@@ -43,9 +44,16 @@ class SeedGraphConv(MessagePassing):
             raise ValueError(
                 f"x must have shape (num_nodes, {self.in_channels}), got {tuple(x.shape)}"
             )
-        if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        if is_torch_sparse_tensor(edge_index):
+            if edge_weight is not None:
+                raise ValueError("a sparse adjacency carries its own weights; do not also pass edge_weight")
+            if edge_index.shape != (x.size(0), x.size(0)):
+                raise ValueError(
+                    f"the sparse adjacency must be {x.size(0)}×{x.size(0)} to match x, got {tuple(edge_index.shape)}"
+                )
+        elif edge_index.dim() != 2 or edge_index.size(0) != 2:
             raise ValueError(f"edge_index must have shape (2, num_edges), got {tuple(edge_index.shape)}")
-        if edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
+        elif edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
             raise ValueError(
                 f"edge_weight must have shape ({edge_index.size(1)},) to match edge_index, "
                 f"got {tuple(edge_weight.shape)}"
@@ -57,6 +65,12 @@ class SeedGraphConv(MessagePassing):
 
     def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
         return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+    def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
+        # Given a sparse adjacency A (rows = targets), the weighted neighbour sum is
+        # the product A @ X: one sparse matrix product instead of one message per
+        # edge, several times faster on CPU (chapter 7).
+        return spmm(adj_t, x, reduce="sum")
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.in_channels}, {self.out_channels})"

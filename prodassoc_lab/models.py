@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -16,8 +18,15 @@ class NodeClassifier(torch.nn.Module):
     """``input → layer → ReLU → dropout → layer → class scores``, with the layers named by ``kind``.
 
     ``mlp`` ignores the graph (two ``Linear`` layers); ``gcn`` is Kipf & Welling's
-    layer; ``seed`` the article's layer (:class:`~prodassoc_lab.layers.SeedGraphConv`); ``sage``
+    layer (its normalization cached: one graph per model); ``seed`` the article's layer (:class:`~prodassoc_lab.layers.SeedGraphConv`); ``sage``
     GraphSAGE with mean aggregation; ``gat`` graph attention with 4 heads.
+    ``adjacency`` is a sparse (CSR) matrix whose values are the edge weights:
+    GCN and the article's layer use them; GraphSAGE takes the plain mean over
+    neighbours (PyG's ``SAGEConv`` would divide a *weighted* sum by the neighbour
+    count); GAT learns its own weights.
+    Dropout acts on the hidden layer only: the inputs are a handful of dense
+    features, and dropping them at random threw away half of what the MLP knows
+    (chapter 7).
     """
 
     def __init__(self, kind: str, in_channels: int, hidden: int, num_classes: int, dropout: float = 0.5) -> None:
@@ -28,7 +37,10 @@ class NodeClassifier(torch.nn.Module):
         if kind == "mlp":
             self.first, self.second = torch.nn.Linear(in_channels, hidden), torch.nn.Linear(hidden, num_classes)
         elif kind == "gcn":
-            self.first, self.second = GCNConv(in_channels, hidden), GCNConv(hidden, num_classes)
+            # cached: the normalized adjacency is computed on the first call and reused;
+            # the model is trained and used on one fixed graph (transductive)
+            self.first = GCNConv(in_channels, hidden, cached=True)
+            self.second = GCNConv(hidden, num_classes, cached=True)
         elif kind == "seed":
             self.first, self.second = SeedGraphConv(in_channels, hidden), SeedGraphConv(hidden, num_classes)
         elif kind == "sage":
@@ -38,8 +50,16 @@ class NodeClassifier(torch.nn.Module):
             self.first = GATConv(in_channels, hidden // heads, heads=heads, dropout=dropout)
             self.second = GATConv(hidden, num_classes, heads=1, dropout=dropout)
 
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        x = F.dropout(x, self.dropout, self.training)
-        x = self.first(x) if self.kind == "mlp" else self.first(x, edge_index)
+    def forward(self, x: Tensor, adjacency: Tensor) -> Tensor:
+        if self.kind == "sage" and adjacency.layout == torch.sparse_csr:
+            adjacency = _unweighted(adjacency)
+        x = self.first(x) if self.kind == "mlp" else self.first(x, adjacency)
         x = F.dropout(F.relu(x), self.dropout, self.training)
-        return self.second(x) if self.kind == "mlp" else self.second(x, edge_index)
+        return self.second(x) if self.kind == "mlp" else self.second(x, adjacency)
+
+
+def _unweighted(adjacency: Tensor) -> Tensor:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        return torch.sparse_csr_tensor(adjacency.crow_indices(), adjacency.col_indices(),
+                                       torch.ones_like(adjacency.values()), adjacency.shape)

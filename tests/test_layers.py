@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sympy
 import torch
+from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv, GraphConv
 from torch_geometric.utils import to_dense_adj
 
@@ -14,6 +15,7 @@ from prodassoc_lab.datasets import complete_journey_matrices
 from prodassoc_lab.exact import gcn_conv_exact, graph_conv_exact
 from prodassoc_lab.graph import product_graph
 from prodassoc_lab.layers import SeedGraphConv
+from prodassoc_lab.train import sparse_adjacency
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,31 @@ def test_seed_graph_conv_matches_its_formula_densely(real_subgraph):
     # to_dense_adj puts edge (i -> j) at A[i, j]; node j sums over column j, i.e. Aᵀ x.
     expected = x @ seed.lin_self.weight.T + A.T @ x @ seed.lin_neigh.weight.T + seed.lin_neigh.bias
     torch.testing.assert_close(seed(x, data.edge_index, data.edge_weight.double()), expected)
+
+
+def test_sparse_adjacency_equals_edge_messages(real_subgraph):
+    """One sparse product A @ X (chapter 7's fast path) gives the per-edge messages' result."""
+    torch.manual_seed(2)
+    data = sparse_adjacency(real_subgraph.clone())
+    x = torch.randn(data.num_nodes, 16)
+    layer = SeedGraphConv(16, 8)
+    torch.testing.assert_close(layer(x, data.adj_t), layer(x, data.edge_index, data.edge_weight), atol=1e-5, rtol=1e-5)
+    # A directed graph checks the orientation: node 1 receives from node 0, not the reverse.
+    one_way = sparse_adjacency(Data(edge_index=torch.tensor([[0], [1]]), edge_weight=torch.tensor([2.0]), num_nodes=2))
+    layer = SeedGraphConv(1, 1, bias=False)
+    with torch.no_grad():
+        layer.lin_self.weight.zero_()
+        layer.lin_neigh.weight.fill_(1.0)
+    assert layer(torch.tensor([[3.0], [5.0]]), one_way.adj_t).flatten().tolist() == [0.0, 6.0]
+
+
+def test_sparse_adjacency_errors():
+    layer = SeedGraphConv(1, 1)
+    adjacency = sparse_adjacency(Data(edge_index=torch.tensor([[0], [1]]), num_nodes=3)).adj_t
+    with pytest.raises(ValueError, match="the sparse adjacency must be 2×2 to match x, got \\(3, 3\\)"):
+        layer(torch.zeros(2, 1), adjacency)
+    with pytest.raises(ValueError, match="carries its own weights"):
+        layer(torch.zeros(3, 1), adjacency, torch.ones(1))
 
 
 def test_without_bias():

@@ -8,12 +8,17 @@ import torch
 from torch_geometric.data import Data
 
 from prodassoc_lab.features import FEATURES, product_features
+from prodassoc_lab.models import NodeClassifier
 from prodassoc_lab.train import (
     MIN_PER_CLASS,
+    compare_models,
+    correct_and_smooth,
     label_propagation,
     main,
     majority_baseline,
+    sparse_adjacency,
     stratified_masks,
+    summarize,
     train_node_classifier,
 )
 
@@ -29,7 +34,7 @@ def two_communities(n_per_class: int = 60, seed: int = 0) -> Data:
     edges = upper.nonzero().T
     edge_index = torch.cat([edges, edges.flip(0)], dim=1)
     x = torch.randn(n, 8, generator=generator)
-    return Data(x=x, y=y, edge_index=edge_index, num_nodes=n)
+    return sparse_adjacency(Data(x=x, y=y, edge_index=edge_index, num_nodes=n))
 
 
 def test_masks_are_disjoint_stratified_and_cover_the_labelled_nodes():
@@ -51,8 +56,39 @@ def test_graph_models_beat_the_mlp_when_only_the_graph_is_informative(tmp_path):
     assert mlp.accuracy < 0.5 and gcn.accuracy > mlp.accuracy + 0.25
     state = torch.load(checkpoint, weights_only=True)
     assert set(state) >= {"first.lin.weight", "second.lin.weight"}
-    assert label_propagation(data, masks, seed=0).accuracy > 0.9
+    propagated = label_propagation(data, masks, seed=0)
+    assert propagated.accuracy > 0.9 and propagated.setting.startswith("α = ")
     assert majority_baseline(data, masks, seed=0).accuracy == pytest.approx(1 / 3, abs=0.05)
+    smoothed = correct_and_smooth(mlp, data, masks)
+    assert smoothed.model == "mlp + C&S" and smoothed.accuracy > mlp.accuracy + 0.3
+    assert smoothed.probabilities.shape == mlp.probabilities.shape
+
+
+def test_comparison_table_has_every_method_and_seed():
+    data = two_communities(n_per_class=20)
+    table, runs = compare_models(data, ("mlp", "seed"), seeds=(0, 1), hidden=8, epochs=5, patience=5)
+    methods = ["majority", "label propagation", "mlp", "seed", "mlp + C&S", "seed + C&S"]
+    assert list(dict.fromkeys(table.method)) == methods and len(table) == len(runs) == 12
+    assert list(summarize(table).index) == methods
+    assert (table[table.method == "seed"]["epochs run"] == 5).all()
+
+
+def test_training_needs_the_sparse_adjacency():
+    data = two_communities(n_per_class=10)
+    del data.adj_t
+    with pytest.raises(ValueError, match="data has no adj_t; add it with prodassoc_lab.train.sparse_adjacency"):
+        train_node_classifier(data, stratified_masks(data.y, seed=0), "gcn", seed=0)
+
+
+def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
+    edge_index = torch.tensor([[0, 0, 1, 2], [1, 2, 0, 0]])
+    data = sparse_adjacency(Data(edge_index=edge_index, edge_weight=torch.tensor([2.0, 3.0, 2.0, 3.0]), num_nodes=3))
+    assert data.adj_t.to_dense().equal(torch.tensor([[0.0, 2.0, 3.0], [2.0, 0.0, 0.0], [3.0, 0.0, 0.0]]))
+    sage = NodeClassifier("sage", 1, 2, 2)
+    x = torch.tensor([[1.0], [10.0], [100.0]])
+    sage.eval()
+    with torch.no_grad():
+        assert torch.allclose(sage(x, data.adj_t), sage(x, edge_index))  # plain mean over neighbours
 
 
 @pytest.mark.parametrize(
