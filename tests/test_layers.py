@@ -8,7 +8,7 @@ import sympy
 import torch
 from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv, GraphConv
-from torch_geometric.utils import to_dense_adj
+from torch_geometric.utils import to_dense_adj, to_torch_csr_tensor
 
 from prodassoc_lab.data import BasketMatrix
 from prodassoc_lab.datasets import complete_journey_matrices
@@ -63,10 +63,12 @@ def test_seed_graph_conv_matches_its_formula_densely(real_subgraph):
 def test_sparse_adjacency_equals_edge_messages(real_subgraph):
     """One sparse product A @ X (chapter 7's fast path) gives the per-edge messages' result."""
     torch.manual_seed(2)
-    data = sparse_adjacency(real_subgraph.clone())
+    data = real_subgraph
+    assert (data.edge_weight < 0).any()  # the layer itself takes negative weights (sum, no normalization)
+    adj_t = to_torch_csr_tensor(data.edge_index.flip(0), data.edge_weight, size=(data.num_nodes, data.num_nodes))
     x = torch.randn(data.num_nodes, 16)
     layer = SeedGraphConv(16, 8)
-    torch.testing.assert_close(layer(x, data.adj_t), layer(x, data.edge_index, data.edge_weight), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(layer(x, adj_t), layer(x, data.edge_index, data.edge_weight), atol=1e-5, rtol=1e-5)
     # A directed graph checks the orientation: node 1 receives from node 0, not the reverse.
     one_way = sparse_adjacency(Data(edge_index=torch.tensor([[0], [1]]), edge_weight=torch.tensor([2.0]), num_nodes=2))
     layer = SeedGraphConv(1, 1, bias=False)

@@ -8,6 +8,7 @@ import torch
 from torch_geometric.data import Data
 
 from prodassoc_lab.features import FEATURES, product_features
+from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.models import NodeClassifier
 from prodassoc_lab.train import (
     MIN_PER_CLASS,
@@ -16,6 +17,7 @@ from prodassoc_lab.train import (
     label_propagation,
     main,
     majority_baseline,
+    node_data,
     sparse_adjacency,
     stratified_masks,
     summarize,
@@ -80,6 +82,24 @@ def test_training_needs_the_sparse_adjacency():
         train_node_classifier(data, stratified_masks(data.y, seed=0), "gcn", seed=0)
 
 
+def test_negative_weights_are_refused_by_the_adjacency_and_dropped_by_node_data():
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    weights = torch.tensor([0.5, 0.5, -0.1, -0.1])
+    with pytest.raises(ValueError, match=r"2 edge weight\(s\) are negative \(smallest -0.1\)"):
+        sparse_adjacency(Data(edge_index=edge_index, edge_weight=weights, num_nodes=3))
+    nodes = pd.DataFrame({"product_id": [10, 11, 12], "frequency": [5, 5, 5], "department": ["A", "A", "B"],
+                          "product_category": ["x", "x", "y"], "product_type": ["t", "t", "u"]})
+    edges = pd.DataFrame({"source": [0, 1], "target": [1, 2], "count": [5, 5], "lift": [2.0, 0.5],
+                          "npmi": [0.5, -0.1], "weight": [0.5, -0.1]})
+    graph = ProductGraph(nodes, edges, "npmi")
+    features = pd.DataFrame({"f": [1.0, 2.0, 3.0]}, index=pd.Index([10, 11, 12], name="product_id"))
+    data = node_data(graph, "product_category", features)
+    assert data.edge_index.tolist() == [[0, 1], [1, 0]] and data.adj_t.to_dense()[1, 2] == 0
+    assert data.x.dtype == torch.float32 and data.feature_names == ["f"]
+    with pytest.raises(ValueError, match="one row per graph node, indexed by product_id in node order"):
+        node_data(graph, "product_category", features.iloc[::-1])
+
+
 def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
     edge_index = torch.tensor([[0, 0, 1, 2], [1, 2, 0, 0]])
     data = sparse_adjacency(Data(edge_index=edge_index, edge_weight=torch.tensor([2.0, 3.0, 2.0, 3.0]), num_nodes=3))
@@ -139,3 +159,28 @@ def test_features_hold_no_label_text():
         product_features(lines, products, pd.Index([1, 4]))
     with pytest.raises(ValueError, match=r"transactions lack column\(s\) \['retail_disc'\]"):
         product_features(lines.drop(columns="retail_disc"), products, pd.Index([1]))
+
+
+def test_label_propagation_follows_its_formula_with_edge_weights():
+    """Y ← clip(α D^-1/2 A D^-1/2 Y + (1 − α) Y0), computed densely in float64, on a weighted graph."""
+    data = two_communities(n_per_class=15, seed=1)
+    generator = torch.Generator().manual_seed(3)
+    upper = data.edge_index[0] < data.edge_index[1]
+    weight = torch.rand(int(upper.sum()), generator=generator) + 0.1
+    edge_index = torch.cat([data.edge_index[:, upper], data.edge_index[:, upper].flip(0)], dim=1)
+    data.edge_index, data.edge_weight = edge_index, torch.cat([weight, weight])
+    data = sparse_adjacency(data)
+    masks = stratified_masks(data.y, seed=0)
+    result = label_propagation(data, masks, seed=0, alphas=(0.3,), num_layers=5)
+    A = torch.zeros(data.num_nodes, data.num_nodes, dtype=torch.float64)
+    A[edge_index[1], edge_index[0]] = data.edge_weight.double()
+    degree = A.sum(dim=1)
+    scale = torch.where(degree > 0, degree.rsqrt(), torch.zeros_like(degree))
+    A_hat = scale[:, None] * A * scale[None, :]
+    Y0 = torch.zeros(data.num_nodes, 3, dtype=torch.float64)
+    Y0[masks[0], data.y[masks[0]]] = 1.0
+    Y = Y0
+    for _ in range(5):
+        Y = (0.3 * A_hat @ Y + 0.7 * Y0).clamp(0, 1)
+    torch.testing.assert_close(result.probabilities.double(), Y, atol=1e-6, rtol=0)
+    assert result.setting == "α = 0.3"
