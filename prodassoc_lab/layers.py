@@ -40,6 +40,13 @@ class SeedGraphConv(MessagePassing):
         self.lin_self.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        self._check_inputs(x, edge_index, edge_weight)
+        # Σ a_ij W_neigh h_i = W_neigh Σ a_ij h_i: sum first, then transform. Same
+        # order of float operations as GraphConv, so copied weights give equal outputs.
+        neighbours = self.propagate(edge_index, x=x, edge_weight=edge_weight)
+        return self.lin_neigh(neighbours) + self.lin_self(x)
+
+    def _check_inputs(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None) -> None:
         if x.dim() != 2 or x.size(-1) != self.in_channels:
             raise ValueError(
                 f"x must have shape (num_nodes, {self.in_channels}), got {tuple(x.shape)}"
@@ -58,10 +65,6 @@ class SeedGraphConv(MessagePassing):
                 f"edge_weight must have shape ({edge_index.size(1)},) to match edge_index, "
                 f"got {tuple(edge_weight.shape)}"
             )
-        # Σ a_ij W_neigh h_i = W_neigh Σ a_ij h_i: sum first, then transform. Same
-        # order of float operations as GraphConv, so copied weights give equal outputs.
-        neighbours = self.propagate(edge_index, x=x, edge_weight=edge_weight)
-        return self.lin_neigh(neighbours) + self.lin_self(x)
 
     def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
         return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j

@@ -18,15 +18,16 @@ class NodeClassifier(torch.nn.Module):
     """``input → layer → ReLU → dropout → layer → class scores``, with the layers named by ``kind``.
 
     ``mlp`` ignores the graph (two ``Linear`` layers); ``gcn`` is Kipf & Welling's
-    layer (its normalization cached: one graph per model); ``seed`` the article's layer (:class:`~prodassoc_lab.layers.SeedGraphConv`); ``sage``
-    GraphSAGE with mean aggregation; ``gat`` graph attention with 4 heads.
+    layer (its normalization cached: one graph per model); ``seed`` the article's
+    layer (:class:`~prodassoc_lab.layers.SeedGraphConv`); ``sage`` GraphSAGE with
+    mean aggregation; ``gat`` graph attention with 4 heads.
     ``adjacency`` is a sparse (CSR) matrix whose values are the edge weights:
     GCN and the article's layer use them; GraphSAGE takes the plain mean over
     neighbours (PyG's ``SAGEConv`` would divide a *weighted* sum by the neighbour
     count); GAT learns its own weights.
     Dropout acts on the hidden layer only: the inputs are a handful of dense
-    features, and dropping them at random threw away half of what the MLP knows
-    (chapter 7).
+    features, and dropping them at random made every model markedly worse when
+    chapter 7 was written.
     """
 
     def __init__(self, kind: str, in_channels: int, hidden: int, num_classes: int, dropout: float = 0.5) -> None:

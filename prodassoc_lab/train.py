@@ -39,7 +39,9 @@ MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training 
 ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)  # propagation strengths tried on the validation set
 
 
-def load_node_data(graph: str = "household", weight: str = "npmi", top_k: int = 10, label: str = "product_category"):
+def load_node_data(
+    graph: str = "household", weight: str = "npmi", top_k: int = 10, label: str = "product_category"
+) -> Data:
     """The Complete Journey product graph as a PyG ``Data`` ready for node classification.
 
     See :func:`node_data`; the features are :func:`~prodassoc_lab.features.product_features`.
@@ -50,7 +52,7 @@ def load_node_data(graph: str = "household", weight: str = "npmi", top_k: int = 
     return node_data(product_graph, label, product_features(clean, products, pd.Index(product_graph.nodes.product_id)))
 
 
-def node_data(product_graph: ProductGraph, label: str, features: pd.DataFrame):
+def node_data(product_graph: ProductGraph, label: str, features: pd.DataFrame) -> Data:
     """``Data`` with features ``x`` (rows of ``features``, indexed by product id), labels ``y`` and ``adj_t``.
 
     Edges with a weight ≤ 0 are dropped: a pair bought together less often
@@ -68,7 +70,7 @@ def node_data(product_graph: ProductGraph, label: str, features: pd.DataFrame):
     return sparse_adjacency(data)
 
 
-def sparse_adjacency(data):
+def sparse_adjacency(data: Data) -> Data:
     """Add ``adj_t`` to ``data`` and return it: the (weighted) adjacency as a sparse CSR matrix, rows = targets.
 
     One sparse matrix product per layer replaces one message per edge, which
@@ -124,7 +126,7 @@ def _accuracy(probabilities: Tensor, y: Tensor, mask: Tensor) -> float:
     return (probabilities[mask].argmax(dim=1) == y[mask]).float().mean().item()
 
 
-def _adjacency(data) -> Tensor:
+def _adjacency(data: Data) -> Tensor:
     if getattr(data, "adj_t", None) is None:
         raise ValueError("data has no adj_t; add it with prodassoc_lab.train.sparse_adjacency(data)")
     return data.adj_t
@@ -155,14 +157,15 @@ class RunResult:
         return self.probabilities.argmax(dim=1)
 
 
-def _result(name: str, data, masks, seed: int, probabilities: Tensor, **record) -> RunResult:
+def _result(name: str, data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: int, probabilities: Tensor,
+            **record) -> RunResult:
     test = masks[2]
     accuracy, macro_f1 = _scores(data.y[test], probabilities.argmax(dim=1)[test])
     return RunResult(name, seed, accuracy, macro_f1, probabilities=probabilities, **record)
 
 
 def train_node_classifier(
-    data,
+    data: Data,
     masks: tuple[Tensor, Tensor, Tensor],
     kind: str,
     seed: int,
@@ -233,14 +236,14 @@ def train_node_classifier(
                    seconds_per_epoch=seconds_per_epoch, history=history)
 
 
-def majority_baseline(data, masks: tuple[Tensor, Tensor, Tensor], seed: int) -> RunResult:
+def majority_baseline(data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: int) -> RunResult:
     """Always predict the most frequent training class."""
     majority = int(torch.mode(data.y[masks[0]]).values)
     probabilities = F.one_hot(torch.full_like(data.y, majority), int(data.y.max()) + 1).float()
     return _result("majority", data, masks, seed, probabilities)
 
 
-def label_propagation(data, masks: tuple[Tensor, Tensor, Tensor], seed: int,
+def label_propagation(data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: int,
                       alphas: tuple[float, ...] = ALPHAS, num_layers: int = 10) -> RunResult:
     """PyG's ``LabelPropagation`` from the training labels, ``alpha`` chosen on validation.
 
@@ -263,7 +266,7 @@ def label_propagation(data, masks: tuple[Tensor, Tensor, Tensor], seed: int,
                    seconds_per_epoch=seconds / num_layers, setting=f"α = {best[1]}")
 
 
-def correct_and_smooth(result: RunResult, data, masks: tuple[Tensor, Tensor, Tensor],
+def correct_and_smooth(result: RunResult, data: Data, masks: tuple[Tensor, Tensor, Tensor],
                        correction_alphas: tuple[float, ...] = (0.2, 0.5, 0.8),
                        smoothing_alphas: tuple[float, ...] = ALPHAS, num_layers: int = 10) -> RunResult:
     """PyG's ``CorrectAndSmooth`` on a trained model's probabilities, alphas chosen on validation.
@@ -289,7 +292,7 @@ def correct_and_smooth(result: RunResult, data, masks: tuple[Tensor, Tensor, Ten
     return _result(f"{result.model} + C&S", data, masks, result.seed, best[2], setting=best[1])
 
 
-def compare_models(data, models: tuple[str, ...], seeds: tuple[int, ...], smooth: bool = True,
+def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], smooth: bool = True,
                    **train_args) -> tuple[pd.DataFrame, list[RunResult]]:
     """Every baseline and model on the same splits (chapter 7).
 
@@ -345,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m prodassoc_lab.train",
         description="Train a node classifier on the Complete Journey product graph (chapter 7).",
     )
-    parser.add_argument("--graph", choices=GRAPH_KINDS, default="household", help="which product graph (default: household)")
+    parser.add_argument("--graph", choices=GRAPH_KINDS, default="household",
+                        help="which product graph (default: household)")
     parser.add_argument("--weight", choices=WEIGHTS, default="npmi", help="edge weight used for top-k (default: npmi)")
     parser.add_argument("--top-k", type=_positive_int, default=10, help="neighbours kept per product (default: 10)")
     parser.add_argument("--label", choices=LABELS, default="product_category", help="what to predict")
@@ -369,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available on this machine")
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device)
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if args.checkpoint is not None and not args.checkpoint.parent.is_dir():
         parser.error(f"--checkpoint: folder {args.checkpoint.parent} does not exist")
 
