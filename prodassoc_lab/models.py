@@ -55,8 +55,17 @@ class NodeClassifier(torch.nn.Module):
         if self.kind == "sage" and adjacency.layout == torch.sparse_csr:
             adjacency = _unweighted(adjacency)
         x = self.first(x) if self.kind == "mlp" else self.first(x, adjacency)
-        x = F.dropout(F.relu(x), self.dropout, self.training)
+        x = _dropout(F.relu(x), self.dropout, self.training)
         return self.second(x) if self.kind == "mlp" else self.second(x, adjacency)
+
+
+def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    # Same distribution as F.dropout, whose bernoulli_ draws the mask one element at a
+    # time on a CPU; comparing uniform noise with p is about three times faster, which
+    # is a tenth of a training epoch here (chapter 7).
+    if not training or p == 0:
+        return x
+    return x * (torch.rand_like(x) >= p) / (1 - p)
 
 
 def _unweighted(adjacency: Tensor) -> Tensor:

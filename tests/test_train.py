@@ -184,3 +184,15 @@ def test_label_propagation_follows_its_formula_with_edge_weights():
         Y = (0.3 * A_hat @ Y + 0.7 * Y0).clamp(0, 1)
     torch.testing.assert_close(result.probabilities.double(), Y, atol=1e-6, rtol=0)
     assert result.setting == "α = 0.3"
+
+
+def test_dropout_keeps_the_expected_value_and_is_off_in_evaluation():
+    from prodassoc_lab.models import _dropout
+
+    torch.manual_seed(0)
+    x = torch.ones(100_000)
+    dropped = _dropout(x, 0.3, training=True)
+    assert torch.allclose(dropped.unique(), torch.tensor([0.0, 1 / 0.7]))
+    assert (dropped == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
+    assert dropped.mean().item() == pytest.approx(1.0, abs=0.02)
+    assert _dropout(x, 0.3, training=False) is x
