@@ -259,8 +259,9 @@ def label_propagation(data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: in
     start = time.perf_counter()
     for alpha in alphas:
         out = LabelPropagation(num_layers=num_layers, alpha=alpha)(known, _adjacency(data), mask=train_mask)
-        if best is None or _accuracy(out, data.y, val_mask) > best[0]:
-            best = (_accuracy(out, data.y, val_mask), alpha, out)
+        score = _accuracy(out, data.y, val_mask)
+        if best is None or score > best[0]:
+            best = (score, alpha, out)
     seconds = (time.perf_counter() - start) / len(alphas)
     return _result("label propagation", data, masks, seed, best[2], epochs_run=num_layers,
                    seconds_per_epoch=seconds / num_layers, setting=f"α = {best[1]}")
@@ -287,8 +288,9 @@ def correct_and_smooth(result: RunResult, data: Data, masks: tuple[Tensor, Tenso
             if corrected is None:  # the correction step does not depend on the smoothing alpha
                 corrected = post.correct(result.probabilities, y_train, train_mask, adjacency)
             out = post.smooth(corrected, y_train, train_mask, adjacency)
-            if best is None or _accuracy(out, data.y, val_mask) > best[0]:
-                best = (_accuracy(out, data.y, val_mask), f"α₁ = {correction}, α₂ = {smoothing}", out)
+            score = _accuracy(out, data.y, val_mask)
+            if best is None or score > best[0]:
+                best = (score, f"α₁ = {correction}, α₂ = {smoothing}", out)
     return _result(f"{result.model} + C&S", data, masks, result.seed, best[2], setting=best[1])
 
 
