@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -53,7 +51,7 @@ class NodeClassifier(torch.nn.Module):
 
     def forward(self, x: Tensor, adjacency: Tensor) -> Tensor:
         if self.kind == "sage" and adjacency.layout == torch.sparse_csr:
-            adjacency = _unweighted(adjacency)
+            adjacency = adjacency.sign()  # every neighbour counts 1 (weights are non-negative)
         x = self.first(x) if self.kind == "mlp" else self.first(x, adjacency)
         x = _dropout(F.relu(x), self.dropout, self.training)
         return self.second(x) if self.kind == "mlp" else self.second(x, adjacency)
@@ -67,9 +65,3 @@ def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
         return x
     return x * (torch.rand_like(x) >= p) / (1 - p)
 
-
-def _unweighted(adjacency: Tensor) -> Tensor:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-        return torch.sparse_csr_tensor(adjacency.crow_indices(), adjacency.col_indices(),
-                                       torch.ones_like(adjacency.values()), adjacency.shape)

@@ -9,7 +9,7 @@ from torch_geometric.data import Data
 
 from prodassoc_lab.features import FEATURES, product_features
 from prodassoc_lab.graph import ProductGraph
-from prodassoc_lab.models import NodeClassifier
+from prodassoc_lab.models import NodeClassifier, _dropout
 from prodassoc_lab.train import (
     MIN_PER_CLASS,
     compare_models,
@@ -187,8 +187,6 @@ def test_label_propagation_follows_its_formula_with_edge_weights():
 
 
 def test_dropout_keeps_the_expected_value_and_is_off_in_evaluation():
-    from prodassoc_lab.models import _dropout
-
     torch.manual_seed(0)
     x = torch.ones(100_000)
     dropped = _dropout(x, 0.3, training=True)
