@@ -1,11 +1,31 @@
-"""Seeding, so that every notebook prints the same numbers on every run."""
+"""Seeds, threads and tolerance checks: the same conclusions on every reader's machine.
+
+A seed fixes the random numbers, not the arithmetic: PyTorch picks AVX2 or
+AVX-512 kernels at run time, MKL picks code paths per CPU, and the number of
+threads changes the order of float sums. So results of training agree across
+machines only to a tolerance, and the notebooks check them with
+:func:`check_close` instead of comparing digits (README, "How the notebooks are
+tested").
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import random
 import sys
+from collections.abc import Mapping
 
 import numpy as np
+
+# One thread by default. Measured on a 2-core machine for chapter 7's models (one epoch of
+# training plus evaluation, real data): with the other core idle, 2 threads are faster (GCN 21.2 ms
+# against 26.7 ms); with another process keeping one core busy (a browser, a second notebook),
+# 2 threads collapse to 66.5 ms while 1 thread stays at 26.6 ms. One thread also takes the core
+# count out of the things that change the order of float sums. PRODASSOC_LAB_THREADS overrides it.
+BOOK_THREADS = 1
+RECORD_ENV = "PRODASSOC_LAB_RECORD"  # a JSON-lines file: check_close appends what it checks (README)
 
 
 def set_seed(seed: int) -> np.random.Generator:
@@ -13,7 +33,9 @@ def set_seed(seed: int) -> np.random.Generator:
 
     Every chapter calls this in its setup cell, after its imports. PyTorch is
     seeded only when the chapter has imported it, so chapters without deep
-    learning do not pay the seconds that importing torch costs.
+    learning do not pay the seconds that importing torch costs. When PyTorch is
+    imported, its thread count is also set: ``$PRODASSOC_LAB_THREADS`` if set,
+    else :data:`BOOK_THREADS`.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -21,5 +43,60 @@ def set_seed(seed: int) -> np.random.Generator:
     np.random.seed(seed)
     torch = sys.modules.get("torch")
     if torch is not None:
+        torch.set_num_threads(book_threads())
         torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+
+def book_threads() -> int:
+    """The thread count the chapters use: ``$PRODASSOC_LAB_THREADS`` if set, else :data:`BOOK_THREADS`."""
+    text = os.environ.get("PRODASSOC_LAB_THREADS", "").strip()
+    if not text:
+        return BOOK_THREADS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"PRODASSOC_LAB_THREADS must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def check_close(
+    value: float | Mapping[str, float],
+    reference: float | Mapping[str, float],
+    tol: float,
+    what: str,
+) -> None:
+    """Assert that a CPU-dependent result lies within ``tol`` of the stored run's ``reference``.
+
+    ``value`` and ``reference`` are numbers, or mappings (dict, pandas Series)
+    from names to numbers, compared name by name; a name missing on either side
+    fails. ``tol`` is an absolute tolerance, set from the spread measured across
+    CPUs and thread counts (README). The error names ``what`` and the number that
+    moved, so a failing notebook cell says which result changed and by how much.
+    With ``$PRODASSOC_LAB_RECORD`` set, every comparison is also appended to that
+    file (``benchmarks/tolerance_spread.py`` measures the spreads this way).
+    """
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a finite non-negative number, got {tol!r}")
+    if isinstance(reference, Mapping) or hasattr(reference, "items"):
+        values = dict(value.items()) if hasattr(value, "items") else None
+        if values is None:
+            raise TypeError(f"{what}: the reference is a mapping, so value must be one too, got {type(value).__name__}")
+        expected = dict(reference.items())
+        if set(values) != set(expected):
+            raise AssertionError(
+                f"{what}: names differ from the stored run: missing {sorted(set(expected) - set(values))}, "
+                f"new {sorted(set(values) - set(expected))}"
+            )
+        for name, stored in expected.items():
+            check_close(values[name], stored, tol, f"{what} [{name}]")
+        return
+    value, reference = float(value), float(reference)
+    if os.environ.get(RECORD_ENV):
+        with open(os.environ[RECORD_ENV], "a", encoding="utf-8") as record:
+            record.write(json.dumps({"what": what, "value": value, "reference": reference, "tol": tol}) + "\n")
+    if not math.isfinite(value):
+        raise AssertionError(f"{what}: got {value}, not a finite number (stored run: {reference:.6g})")
+    if abs(value - reference) > tol:
+        raise AssertionError(
+            f"{what}: {value:.6g} differs from the stored run's {reference:.6g} by {abs(value - reference):.3g}, "
+            f"more than the tolerance {tol:.3g}"
+        )

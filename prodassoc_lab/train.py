@@ -348,26 +348,33 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line options of ``python -m prodassoc_lab.train`` (printed in chapter 7)."""
     parser = argparse.ArgumentParser(
         prog="python -m prodassoc_lab.train",
-        description="Train a node classifier on the Complete Journey product graph (chapter 7).",
+        description="Train node classifiers on the Complete Journey product graph and compare them "
+                    "with baselines (chapter 7).",
     )
     parser.add_argument("--graph", choices=GRAPH_KINDS, default="household",
                         help="which product graph (default: household)")
     parser.add_argument("--weight", choices=WEIGHTS, default="npmi", help="edge weight used for top-k (default: npmi)")
     parser.add_argument("--top-k", type=_positive_int, default=10, help="neighbours kept per product (default: 10)")
     parser.add_argument("--label", choices=LABELS, default="product_category", help="what to predict")
-    parser.add_argument("--model", choices=MODELS, default="gcn", help="the classifier (default: gcn)")
+    parser.add_argument("--model", choices=MODELS, nargs="+", default=["gcn"],
+                        help="one or more classifiers (default: gcn)")
     parser.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default: 100)")
     parser.add_argument("--patience", type=_positive_int, default=30, help="early-stopping patience (default: 30)")
     parser.add_argument("--hidden", type=_positive_int, default=64, help="hidden units (default: 64)")
     parser.add_argument("--lr", type=_positive_float, default=0.03, help="learning rate (default: 0.03)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for split and initialization (default: 0)")
+    parser.add_argument("--seed", type=int, nargs="+", default=[0],
+                        help="one or more seeds, each a split and an initialization (default: 0); "
+                             "with several, the table shows mean ± std over them")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: cuda if available")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="where to save the best model's weights")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="where to save the best model's weights (one model and one seed only)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="write one row per method and seed to this CSV file (chapter 7 reads such a file)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train one model with its baselines on one split and print the results table.
+    """Train the chosen models with their baselines on the chosen splits and print the results table.
 
     Bad arguments end the program with exit code 2 and a message naming the argument.
     """
@@ -376,27 +383,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available on this machine")
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    if args.checkpoint is not None and not args.checkpoint.parent.is_dir():
-        parser.error(f"--checkpoint: folder {args.checkpoint.parent} does not exist")
+    if any(seed < 0 for seed in args.seed):
+        parser.error(f"--seed: seeds must be non-negative, got {args.seed}")
+    if args.checkpoint is not None and (len(args.model) > 1 or len(args.seed) > 1):
+        parser.error("--checkpoint: saves one model's weights; give one --model and one --seed")
+    for option, path in (("--checkpoint", args.checkpoint), ("--results", args.results)):
+        if path is not None and not path.parent.is_dir():
+            parser.error(f"{option}: folder {path.parent} does not exist")
 
     data = load_node_data(args.graph, args.weight, args.top_k, args.label)
-    masks = stratified_masks(data.y, args.seed)
+    masks = stratified_masks(data.y, args.seed[0])
     print(f"{args.graph} graph: {data.num_nodes:,} products, {data.num_edges // 2:,} edges; "
           f"{len(data.label_names)} classes of {args.label}; {int(masks[0].sum())}/{int(masks[1].sum())}/"
           f"{int(masks[2].sum())} train/validation/test products; device {device}")
-    result = train_node_classifier(
-        data, masks, args.model, args.seed, hidden=args.hidden, lr=args.lr, epochs=args.epochs,
-        patience=args.patience, device=device, progress=sys.stderr.isatty(), checkpoint=args.checkpoint,
+    table, runs = compare_models(
+        data, tuple(dict.fromkeys(args.model)), tuple(dict.fromkeys(args.seed)), hidden=args.hidden, lr=args.lr,
+        epochs=args.epochs, patience=args.patience, device=device, progress=sys.stderr.isatty(),
+        checkpoint=args.checkpoint,
     )
-    rows = [majority_baseline(data, masks, args.seed), label_propagation(data, masks, args.seed), result,
-            correct_and_smooth(result, data, masks)]
-    table = pd.DataFrame([{"method": r.model, "test accuracy": f"{100 * r.accuracy:.1f}%",
-                           "test macro-F1": f"{100 * r.macro_f1:.1f}%", "chosen on validation": r.setting}
-                          for r in rows]).set_index("method")
-    print(table.to_string())
-    print(f"{args.model}: best validation epoch {result.best_epoch} of {result.epochs_run}, "
-          f"{1000 * result.seconds_per_epoch:.1f} ms per epoch"
-          + (f"; weights saved to {args.checkpoint}" if args.checkpoint else ""))
+    if len(args.seed) > 1:
+        print(f"test set, mean ± std over seeds {', '.join(map(str, args.seed))}, in %")
+        print(summarize(table).to_string())
+    else:
+        print(pd.DataFrame([{"method": r.model, "test accuracy": f"{100 * r.accuracy:.1f}%",
+                             "test macro-F1": f"{100 * r.macro_f1:.1f}%", "chosen on validation": r.setting}
+                            for r in runs]).set_index("method").to_string())
+    for result in (r for r in runs if r.history):
+        print(f"{result.model}, seed {result.seed}: best validation epoch {result.best_epoch} of "
+              f"{result.epochs_run}, {1000 * result.seconds_per_epoch:.1f} ms per epoch")
+    if args.checkpoint:
+        print(f"weights saved to {args.checkpoint}")
+    if args.results:
+        table.to_csv(args.results, index=False, float_format="%.6f")
+        print(f"{len(table)} rows written to {args.results}")
     return 0
 
 

@@ -119,6 +119,10 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
         (["--model", "transformer"], "--model: invalid choice: 'transformer'"),
         (["--graph", "store"], "--graph: invalid choice: 'store'"),
         (["--checkpoint", "/no/such/folder/best.pt"], "--checkpoint: folder /no/such/folder does not exist"),
+        (["--results", "/no/such/folder/runs.csv"], "--results: folder /no/such/folder does not exist"),
+        (["--seed", "0", "-1"], "--seed: seeds must be non-negative, got [0, -1]"),
+        (["--model", "gcn", "mlp", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
+        (["--seed", "0", "1", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
     ],
 )
 def test_bad_arguments_exit_with_a_message(capsys, argv, message):
