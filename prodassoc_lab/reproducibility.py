@@ -90,6 +90,8 @@ def check_close(
             check_close(values[name], stored, tol, f"{what} [{name}]")
         return
     value, reference = float(value), float(reference)
+    if not math.isfinite(reference):
+        raise ValueError(f"{what}: the stored reference must be a finite number, got {reference}")
     if os.environ.get(RECORD_ENV):
         with open(os.environ[RECORD_ENV], "a", encoding="utf-8") as record:
             record.write(json.dumps({"what": what, "value": value, "reference": reference, "tol": tol}) + "\n")

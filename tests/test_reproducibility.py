@@ -69,3 +69,8 @@ def test_check_close_records_each_comparison_when_asked(monkeypatch, tmp_path):
     rows = [json.loads(line) for line in record.read_text().splitlines()]
     assert [(r["what"], r["value"], r["reference"], r["tol"]) for r in rows] == [("x [a]", 1.0, 1.0, 0.2),
                                                                                ("x [b]", 2.0, 2.1, 0.2)]
+
+
+def test_check_close_refuses_a_non_finite_reference():
+    with pytest.raises(ValueError, match="stored reference must be a finite number"):
+        check_close(0.5, float("nan"), tol=0.1, what="accuracy")
