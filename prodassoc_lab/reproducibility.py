@@ -4,8 +4,8 @@ A seed fixes the random numbers, not the arithmetic: PyTorch picks AVX2 or
 AVX-512 kernels at run time, MKL picks code paths per CPU, and the number of
 threads changes the order of float sums. So results of training agree across
 machines only to a tolerance, and the notebooks check them with
-:func:`check_close` instead of comparing digits (README, "How the notebooks are
-tested").
+:func:`~prodassoc_lab.reproducibility.check_close` instead of comparing digits
+(README, "How the notebooks are tested"; chapters 6 and 7).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-# One thread by default. Measured on a 2-core machine for chapter 7's models (one epoch of
-# training plus evaluation, real data): with the other core idle, 2 threads are faster (GCN 21.2 ms
-# against 26.7 ms); with another process keeping one core busy (a browser, a second notebook),
-# 2 threads collapse to 66.5 ms while 1 thread stays at 26.6 ms. One thread also takes the core
-# count out of the things that change the order of float sums. PRODASSOC_LAB_THREADS overrides it.
+#: Threads PyTorch uses in the chapters: one by default. Measured on a 2-core machine for
+#: chapter 7's models (one epoch of training plus evaluation, real data): with the other core
+#: idle, 2 threads are faster (GCN 21.2 ms against 26.7 ms); with another process keeping one
+#: core busy (a browser, a second notebook), 2 threads collapse to 66.5 ms while 1 thread stays
+#: at 26.6 ms. One thread also takes the core count out of the things that change the order of
+#: float sums. ``$PRODASSOC_LAB_THREADS`` overrides it.
 BOOK_THREADS = 1
 RECORD_ENV = "PRODASSOC_LAB_RECORD"  # a JSON-lines file: check_close appends what it checks (README)
 
@@ -35,7 +36,7 @@ def set_seed(seed: int) -> np.random.Generator:
     seeded only when the chapter has imported it, so chapters without deep
     learning do not pay the seconds that importing torch costs. When PyTorch is
     imported, its thread count is also set: ``$PRODASSOC_LAB_THREADS`` if set,
-    else :data:`BOOK_THREADS`.
+    else :data:`~prodassoc_lab.reproducibility.BOOK_THREADS`.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -49,7 +50,10 @@ def set_seed(seed: int) -> np.random.Generator:
 
 
 def book_threads() -> int:
-    """The thread count the chapters use: ``$PRODASSOC_LAB_THREADS`` if set, else :data:`BOOK_THREADS`."""
+    """The thread count the chapters use: ``$PRODASSOC_LAB_THREADS`` if set, else ``BOOK_THREADS``.
+
+    A bad value is refused with a ``ValueError`` that names the variable.
+    """
     text = os.environ.get("PRODASSOC_LAB_THREADS", "").strip()
     if not text:
         return BOOK_THREADS
@@ -74,12 +78,13 @@ def check_close(
     With ``$PRODASSOC_LAB_RECORD`` set, every comparison is also appended to that
     file (``benchmarks/tolerance_spread.py`` measures the spreads this way).
     """
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a finite non-negative number, got {tol!r}")
-    if isinstance(reference, Mapping) or hasattr(reference, "items"):
-        values = dict(value.items()) if hasattr(value, "items") else None
-        if values is None:
-            raise TypeError(f"{what}: the reference is a mapping, so value must be one too, got {type(value).__name__}")
+    if hasattr(reference, "items") or hasattr(value, "items"):
+        if not (hasattr(reference, "items") and hasattr(value, "items")):
+            raise TypeError(f"{what}: compare a mapping with a mapping, got value {type(value).__name__} "
+                            f"and reference {type(reference).__name__}")
+        values = dict(value.items())
         expected = dict(reference.items())
         if set(values) != set(expected):
             raise AssertionError(

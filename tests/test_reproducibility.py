@@ -46,8 +46,9 @@ def test_check_close_compares_mappings_name_by_name():
         check_close({"mlp": 0.36, "gcn": 0.40}, {"mlp": 0.36, "gcn": 0.45}, tol=0.005, what="accuracy")
     with pytest.raises(AssertionError, match=r"missing \['sage'\]"):
         check_close({"mlp": 0.36}, {"mlp": 0.36, "sage": 0.49}, tol=0.005, what="accuracy")
-    with pytest.raises(TypeError, match="value must be one too"):
-        check_close(0.36, {"mlp": 0.36}, tol=0.005, what="accuracy")
+    for value, reference in ((0.36, {"mlp": 0.36}), ({"mlp": 0.36}, 0.36)):
+        with pytest.raises(TypeError, match="accuracy: compare a mapping with a mapping"):
+            check_close(value, reference, tol=0.005, what="accuracy")
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
@@ -56,7 +57,7 @@ def test_check_close_refuses_a_non_finite_result(value):
         check_close(value, 0.5, tol=1.0, what="loss")
 
 
-@pytest.mark.parametrize("tol", [-0.1, float("nan"), "0.1"])
+@pytest.mark.parametrize("tol", [-0.1, float("nan"), "0.1", True])
 def test_check_close_refuses_a_bad_tolerance(tol):
     with pytest.raises(ValueError, match="tol must be"):
         check_close(0.5, 0.5, tol=tol, what="loss")
