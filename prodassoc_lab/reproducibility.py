@@ -20,11 +20,11 @@ from collections.abc import Mapping
 import numpy as np
 
 #: How many threads PyTorch uses in the chapters (one, unless ``$PRODASSOC_LAB_THREADS`` says
-#: otherwise). Measured on a 2-core machine for chapter 7's models (one epoch of training plus
-#: evaluation, real data): with the other core idle, 2 threads are faster (GCN 21.2 ms against 26.7 ms); with another process keeping one
-#: core busy (a browser, a second notebook), 2 threads collapse to 66.5 ms while 1 thread stays
-#: at 26.6 ms. One thread also takes the core count out of the things that change the order of
-#: float sums.
+#: otherwise). Measured on a 2-core machine for chapter 7's models (one epoch of training
+#: plus evaluation, real data): with the other core idle, 2 threads are faster (GCN 21.2 ms
+#: against 26.7 ms); with another process keeping one core busy (a browser, a second
+#: notebook), 2 threads collapse to 66.5 ms while 1 thread stays at 26.6 ms. One thread also
+#: takes the core count out of the things that change the order of float sums.
 BOOK_THREADS = 1
 RECORD_ENV = "PRODASSOC_LAB_RECORD"  # a JSON-lines file: check_close appends what it checks (README)
 
