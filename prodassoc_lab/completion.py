@@ -70,6 +70,11 @@ def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int
     expected = (len(task.hidden), task.n_products)
     if tuple(scores.shape) != expected:
         raise ValueError(f"scores must have shape (test queries, products) = {expected}, got {tuple(scores.shape)}")
+    if torch.isnan(scores).any():
+        query, product = (int(i) for i in torch.isnan(scores).nonzero()[0])
+        # argsort puts NaN first: a NaN score would count as the top-ranked product
+        raise ValueError(f"scores has {int(torch.isnan(scores).sum())} NaN value(s), the first at query {query}, "
+                         f"product {product}; a NaN cannot be ranked")
     for n, items in enumerate(task.context):
         scores[n, torch.as_tensor(items, dtype=torch.long)] = float("-inf")
     ranking = scores.argsort(dim=1, descending=True, stable=True)

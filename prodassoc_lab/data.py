@@ -49,7 +49,8 @@ def read_transactions(
 
     One row per basket line. The named columns are validated and renamed to the
     book's standard names (``basket_id``, ``product_id``, ``quantity``,
-    ``sales_value``); other columns are kept as they are.
+    ``sales_value``); other columns are kept as they are. In a CSV file the
+    basket and item ids are read as text, so ``007`` and ``7`` stay two ids.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -61,7 +62,8 @@ def read_transactions(
         raise TransactionDataError(f"cannot read {path}: no such file")
     try:
         if suffix == ".csv":
-            table = pd.read_csv(path)
+            # Ids are identifiers, not numbers: as numbers, "007" and "7" would become one product.
+            table = pd.read_csv(path, dtype={basket_col: str, item_col: str})
         else:
             table = pd.read_parquet(path)
     except pd.errors.EmptyDataError as exc:
@@ -86,7 +88,8 @@ def standardize_transactions(
 
     Checks: the named columns exist, the table has rows, ids are integers or
     strings without missing values, quantity and sales are numeric without
-    missing values.
+    missing values. Spaces around string ids are removed (``" milk"`` is
+    ``"milk"``); an id that is only spaces counts as missing.
     """
     if not isinstance(table, pd.DataFrame):
         raise TransactionDataError(
@@ -109,7 +112,11 @@ def standardize_transactions(
         )
     if table.empty:
         raise TransactionDataError(f"{source}: the table has no rows")
+    table = table.copy()
     for col in (basket_col, item_col):
+        if pd.api.types.infer_dtype(table[col], skipna=True) == "string":
+            stripped = table[col].str.strip()
+            table[col] = stripped.where(stripped != "")
         _check_ids(table[col], col, source)
     for col in (quantity_col, sales_col):
         if col is not None:
@@ -238,6 +245,39 @@ class BasketMatrix:
     matrix: sp.csr_array
     basket_ids: pd.Index
     product_ids: pd.Index
+
+    def __post_init__(self) -> None:
+        # Pair counts are X^T X: a bool matrix would cap them at 1, a stored zero or a 2 would
+        # count pairs that are not there. So the matrix is checked, and stored as 0/1 integers.
+        if not sp.issparse(self.matrix) or len(self.matrix.shape) != 2:
+            raise TransactionDataError(
+                f"BasketMatrix.matrix must be a 2-D scipy sparse matrix, got {type(self.matrix).__name__}"
+            )
+        for name, ids, size in (("basket_ids", self.basket_ids, self.matrix.shape[0]),
+                                ("product_ids", self.product_ids, self.matrix.shape[1])):
+            if not isinstance(ids, pd.Index):
+                raise TransactionDataError(f"BasketMatrix.{name} must be a pandas Index, got {type(ids).__name__}")
+            if len(ids) != size:
+                raise TransactionDataError(
+                    f"BasketMatrix.{name} has {len(ids)} ids for a matrix of shape {self.matrix.shape}"
+                )
+            if not ids.is_unique:
+                raise TransactionDataError(
+                    f"BasketMatrix.{name} repeats ids, e.g. {list(ids[ids.duplicated()][:3])}"
+                )
+        coo = sp.coo_array(self.matrix)
+        bad = ~np.isin(coo.data, (0, 1))
+        if bad.any():
+            raise TransactionDataError(
+                f"BasketMatrix.matrix must hold only 0 and 1 (bought or not), but {int(bad.sum())} entries "
+                f"differ, e.g. {coo.data[bad][0].item()!r} at (basket {coo.row[bad][0]}, product {coo.col[bad][0]})"
+            )
+        matrix = sp.csr_array((coo.data.astype(np.int32), (coo.row, coo.col)), shape=coo.shape)
+        matrix.sum_duplicates()
+        if matrix.nnz and matrix.data.max() > 1:
+            raise TransactionDataError("BasketMatrix.matrix stores one (basket, product) entry more than once")
+        matrix.eliminate_zeros()
+        object.__setattr__(self, "matrix", matrix)
 
     @property
     def n_baskets(self) -> int:

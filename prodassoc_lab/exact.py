@@ -92,14 +92,16 @@ def graph_conv_exact(
 
 
 def sym_norm_adjacency_exact(A: Any) -> sympy.Matrix:
-    """The renormalized adjacency ``D̃^{-1/2} (A + I) D̃^{-1/2}`` in exact radicals (chapter 4).
+    """The renormalized adjacency ``D̃^{-1/2} Ã D̃^{-1/2}`` in exact radicals (chapter 4).
 
-    ``D̃`` is the degree matrix of ``A + I`` (Kipf & Welling's renormalization trick).
+    ``Ã = A + I`` (Kipf & Welling's renormalization trick) and ``D̃`` its degree
+    matrix. A node that already has a self-loop keeps its weight instead of
+    gaining 1, as PyG's ``GCNConv`` does (``add_remaining_self_loops``).
     """
     A = to_exact(A, "A")
     if A.rows != A.cols:
         raise ValueError(f"A must be square, got {_shape(A)}")
-    A_tilde = A + sympy.eye(A.rows)
+    A_tilde = A + sympy.diag(*[1 if A[i, i] == 0 else 0 for i in range(A.rows)])
     degree = [sum(A_tilde.row(i)) for i in range(A.rows)]
     if any(d <= 0 for d in degree):
         raise ValueError(f"A + I has a row with non-positive degree: {degree}")

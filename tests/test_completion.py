@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prodassoc_lab.completion import completion_task, rank_metrics
+from prodassoc_lab.completion import CompletionTask, completion_task, rank_metrics
 from prodassoc_lab.data import basket_matrix
 
 
@@ -47,3 +47,11 @@ def test_errors(baskets):
     task = completion_task(baskets, np.array([False] * 3 + [True] * 3), 2, 5, 0)
     with pytest.raises(ValueError, match=r"scores must have shape \(test queries, products\) = \(2, 5\)"):
         rank_metrics(np.zeros((2, 4)), task)
+
+
+def test_a_nan_score_is_refused_not_ranked_first():
+    baskets = [[0, 1], [1, 2], [0, 2]]
+    task = CompletionTask(train=baskets, context=[np.array([0])], hidden=np.array([1]), n_products=3)
+    scores = np.array([[0.1, np.nan, 0.2]])
+    with pytest.raises(ValueError, match="1 NaN value.*query 0, product 1"):
+        rank_metrics(scores, task)

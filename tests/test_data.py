@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from prodassoc_lab.data import (
     BasketMatrix,
@@ -16,6 +17,7 @@ from prodassoc_lab.data import (
     read_transactions,
     standardize_transactions,
 )
+from prodassoc_lab.rules import pair_statistics
 
 
 @pytest.fixture
@@ -283,3 +285,49 @@ def test_household_matrix_groups_by_another_column():
     assert households.basket_sizes().tolist() == [3, 1]
     with pytest.raises(TransactionDataError, match="missing column 'store_id'"):
         basket_matrix(lines, by="store_id")
+
+
+# --- ids are identifiers; a basket matrix holds only 0/1 ------------------------------
+
+
+def test_csv_ids_are_read_as_text_and_stripped(tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_text("order,sku\n1,007\n1,7\n2, milk\n2,milk\n2,7\n")
+    table = read_transactions(path, "order", "sku")
+    assert table["product_id"].tolist() == ["007", "7", "milk", "milk", "7"]
+    assert basket_matrix(table).n_products == 3  # 007, 7 and milk
+
+
+def test_an_id_of_only_spaces_is_missing(shop):
+    with pytest.raises(TransactionDataError, match="'sku' has 1 missing id"):
+        standardize_transactions(shop.assign(sku=["  "] + shop.sku.tolist()[1:]), "order", "sku")
+
+
+def test_a_boolean_basket_matrix_counts_pairs_like_mlxtend():
+    dense = np.array([[1, 1, 0], [1, 1, 1], [1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=bool)
+    baskets = BasketMatrix(sp.csr_array(dense), pd.Index(range(5)), pd.Index(["a", "b", "c"]))
+    assert baskets.matrix.dtype == np.int32
+    ab = pair_statistics(baskets).set_index(["product_a", "product_b"]).loc[("a", "b")]
+    assert ab["support"] == 0.8 and ab["confidence_ab"] == 1.0
+
+
+def test_stored_zeros_are_dropped_from_a_basket_matrix():
+    matrix = sp.csr_array(np.array([[1.0, 1.0], [1.0, 1.0]]))
+    matrix.data[0] = 0.0  # stored, but not bought
+    baskets = BasketMatrix(matrix, pd.Index([0, 1]), pd.Index(["a", "b"]))
+    assert baskets.matrix.nnz == 3 and baskets.product_counts().tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("matrix", "basket_ids", "product_ids", "message"),
+    [
+        (sp.csr_array(np.array([[2, 1], [1, 1]])), [0, 1], ["a", "b"], "only 0 and 1.*e.g. 2 at \\(basket 0, product 0\\)"),
+        (np.array([[1, 1], [1, 1]]), [0, 1], ["a", "b"], "2-D scipy sparse matrix, got ndarray"),
+        (sp.csr_array(np.ones((2, 2))), [0, 1, 2], ["a", "b"], "basket_ids has 3 ids for a matrix of shape \\(2, 2\\)"),
+        (sp.csr_array(np.ones((2, 2))), [0, 1], ["a", "a"], "product_ids repeats ids, e.g. \\['a'\\]"),
+        (sp.coo_array(([1, 1], ([0, 0], [1, 1])), shape=(2, 2)), [0, 1], ["a", "b"], "more than once"),
+    ],
+)
+def test_a_bad_basket_matrix_is_refused(matrix, basket_ids, product_ids, message):
+    with pytest.raises(TransactionDataError, match=message):
+        BasketMatrix(matrix, pd.Index(basket_ids), pd.Index(product_ids))

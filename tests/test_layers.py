@@ -177,3 +177,17 @@ def test_exact_rejects_non_numbers():
         graph_conv_exact(PATH, [[object()]] * 5, [[1]], [[1]])
     with pytest.raises(ValueError, match="has no exact value"):
         graph_conv_exact(PATH, [[float("nan")]] * 5, [[1]], [[1]])
+
+
+def test_exact_gcn_keeps_an_existing_self_loop_as_gcnconv_does():
+    looped = [[2, 1, 0], [1, 0, 1], [0, 1, 0]]  # node 0 has a self-loop of weight 2
+    H = [[1, 0], [0, 1], [1, 1]]
+    W = [[1, 0], [0, 1]]
+    exact = gcn_conv_exact(looped, H, W, activation="identity")
+    conv = GCNConv(2, 2, bias=False).double()
+    with torch.no_grad():
+        conv.lin.weight.copy_(torch.eye(2, dtype=torch.float64))
+    A = torch.tensor(looped, dtype=torch.float64)
+    edge_index = A.nonzero().T
+    floats = conv(torch.tensor(H, dtype=torch.float64), edge_index, A[edge_index[0], edge_index[1]])
+    np.testing.assert_allclose(np.array(exact.evalf(30), dtype=float), floats.detach().numpy(), atol=1e-12)
