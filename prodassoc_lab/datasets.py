@@ -8,6 +8,8 @@ repeating its construction. The cache lives in ``$PRODASSOC_LAB_CACHE`` or
 from __future__ import annotations
 
 import os
+import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +30,13 @@ _CACHE_VERSION = 1  # bump when the construction changes, so stale caches are no
 
 def cache_dir() -> Path:
     """Where built data is cached: ``$PRODASSOC_LAB_CACHE`` or ``~/.cache/prodassoc_lab``."""
-    return Path(os.environ.get("PRODASSOC_LAB_CACHE", Path.home() / ".cache" / "prodassoc_lab"))
+    folder = os.environ.get("PRODASSOC_LAB_CACHE")
+    if folder is None:
+        return Path.home() / ".cache" / "prodassoc_lab"
+    if not folder.strip():
+        # an empty value would mean the current folder: the cache would land wherever Python runs
+        raise ValueError("PRODASSOC_LAB_CACHE is set but empty; unset it or give a folder")
+    return Path(folder)
 
 
 def complete_journey_matrices(min_baskets: int = 50) -> tuple[BasketMatrix, BasketMatrix, pd.DataFrame]:
@@ -61,16 +69,41 @@ def load_product_graph(
         raise ValueError(f"unknown graph kind {kind!r}; choose one of {list(GRAPH_KINDS)}")
     key = f"v{_CACHE_VERSION}-{kind}-{weight}-b{min_baskets}-c{min_count}-k{top_k}"
     folder = cache_dir() / "graphs" / key
-    if (folder / "edges.parquet").is_file() and (folder / "nodes.parquet").is_file():
-        return ProductGraph(
-            pd.read_parquet(folder / "nodes.parquet"), pd.read_parquet(folder / "edges.parquet"), weight
-        )
+    cached = _read_cached_graph(folder, weight)
+    if cached is not None:
+        return cached
     baskets, households, products = complete_journey_matrices(min_baskets)
     rows = baskets if kind == "basket" else households
     graph = product_graph(rows, products, weight=weight, min_count=min_count, top_k=top_k)
-    folder.mkdir(parents=True, exist_ok=True)
-    # Write to temporary names first so an interrupted run never leaves a half cache.
-    for name, table in (("nodes", graph.nodes), ("edges", graph.edges)):
-        table.to_parquet(folder / f"{name}.tmp.parquet")
-        (folder / f"{name}.tmp.parquet").replace(folder / f"{name}.parquet")
+    _write_cached_graph(folder, graph)
     return graph
+
+
+def _write_cached_graph(folder: Path, graph: ProductGraph) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in (("nodes", graph.nodes), ("edges", graph.edges)):
+        # A temporary file of its own, renamed in one step: an interrupted run never leaves a half
+        # file, and two processes building the same graph never write into each other's file.
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=folder)
+        os.close(handle)
+        try:
+            table.to_parquet(temporary)
+            os.replace(temporary, folder / f"{name}.parquet")
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _read_cached_graph(folder: Path, weight: str) -> ProductGraph | None:
+    """The cached graph, or ``None`` when there is none or it cannot be used (then it is rebuilt)."""
+    paths = [folder / "nodes.parquet", folder / "edges.parquet"]
+    if not all(path.is_file() for path in paths):
+        return None
+    try:
+        nodes, edges = (pd.read_parquet(path) for path in paths)
+        if nodes.empty or edges.empty:
+            raise ValueError("a table has no rows")
+        return ProductGraph(nodes, edges, weight)
+    except Exception as exc:  # a truncated file raises pyarrow's errors; any failure means: build anew
+        warnings.warn(f"the cached graph in {folder} cannot be read ({exc}); building it again", stacklevel=3)
+        return None

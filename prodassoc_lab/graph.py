@@ -36,6 +36,25 @@ class ProductGraph:
     edges: pd.DataFrame
     weight_name: str
 
+    def __post_init__(self) -> None:
+        for table, name, columns in ((self.nodes, "nodes", [ITEM]), (self.edges, "edges", ["source", "target", "weight"])):
+            if not isinstance(table, pd.DataFrame):
+                raise ValueError(f"ProductGraph.{name} must be a pandas DataFrame, got {type(table).__name__}")
+            missing = [c for c in columns if c not in table.columns]
+            if missing:
+                raise ValueError(f"ProductGraph.{name} lacks column(s) {missing}; it has {list(table.columns)}")
+        if not self.nodes[ITEM].is_unique:
+            repeated = self.nodes[ITEM][self.nodes[ITEM].duplicated()]
+            raise ValueError(f"ProductGraph.nodes repeats product ids, e.g. {list(repeated[:3])}")
+        ends = self.edges[["source", "target"]]
+        if len(ends) and not (all(pd.api.types.is_integer_dtype(t) for t in ends.dtypes)
+                              and ends.min().min() >= 0 and ends.max().max() < len(self.nodes)):
+            raise ValueError(
+                f"ProductGraph.edges: source and target must be node positions, integers in [0, {len(self.nodes)})"
+            )
+        if not np.isfinite(self.edges["weight"].to_numpy(dtype=float)).all():
+            raise ValueError("ProductGraph.edges: every weight must be a finite number")
+
     @property
     def num_nodes(self) -> int:
         return len(self.nodes)
@@ -68,20 +87,32 @@ class ProductGraph:
         import torch
         from torch_geometric.data import Data
 
-        src, dst = self.edges.source.to_numpy(), self.edges.target.to_numpy()
-        edge_index = torch.from_numpy(np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])]))
+        ids = self.nodes[ITEM]
+        if not pd.api.types.is_integer_dtype(ids) or (
+            len(ids) and not np.iinfo(np.int64).min <= int(ids.min()) <= int(ids.max()) <= np.iinfo(np.int64).max
+        ):
+            raise ValueError(
+                f"to_pyg stores {ITEM!r} as an int64 tensor, so the ids must be integers within int64; got "
+                f"dtype {ids.dtype}, e.g. {list(ids[:1])} (map them to integers first, e.g. with pandas.factorize)"
+            )
         weight = self.edges.weight.to_numpy()
         data = Data(
-            edge_index=edge_index.long(),
+            edge_index=self._edge_index(),
             edge_weight=torch.from_numpy(np.concatenate([weight, weight])).float(),
             num_nodes=self.num_nodes,
-            product_id=torch.from_numpy(self.nodes[ITEM].to_numpy().astype(np.int64)),
+            product_id=torch.from_numpy(ids.to_numpy().astype(np.int64)),
         )
         if label is not None:
             codes, names = self.label_codes(label)
             data.y = torch.from_numpy(codes).long()
             data.label_names = list(names)
         return data
+
+    def _edge_index(self):
+        import torch
+
+        src, dst = self.edges.source.to_numpy(), self.edges.target.to_numpy()
+        return torch.from_numpy(np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])])).long()
 
     def label_codes(self, label: str) -> tuple[np.ndarray, pd.Index]:
         """Integer codes of a node label (``-1`` where missing) and the names they stand for."""
@@ -101,12 +132,12 @@ class ProductGraph:
         import torch
         from torch_geometric.utils import homophily, subgraph
 
-        data = self.to_pyg(label=None)
+        all_edges = self._edge_index()
         rows = []
         for label in labels:
             codes, names = self.label_codes(label)
             labelled = torch.from_numpy(codes >= 0)
-            edge_index, _ = subgraph(labelled, data.edge_index, num_nodes=self.num_nodes)
+            edge_index, _ = subgraph(labelled, all_edges, num_nodes=self.num_nodes)
             if edge_index.size(1) == 0:
                 raise ValueError(f"no edge joins two products that have a {label!r} label")
             y = torch.from_numpy(codes)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
+import os
 import sys
 import tempfile
 import time
@@ -78,6 +80,9 @@ def sparse_adjacency(data: Data) -> Data:
     Edge weights come from ``edge_weight`` when present and must not be negative.
     """
     weight = data.edge_weight if "edge_weight" in data else None
+    if weight is not None and not torch.isfinite(weight).all():
+        raise ValueError(f"{int((~torch.isfinite(weight)).sum())} edge weight(s) are NaN or infinite; "
+                         "every edge weight must be a finite number")
     if weight is not None and (weight < 0).any():
         raise ValueError(
             f"{int((weight < 0).sum())} edge weight(s) are negative (smallest {weight.min().item():.3g}); "
@@ -186,6 +191,13 @@ def train_node_classifier(
     """
     from tqdm.auto import tqdm
 
+    for name, value in (("hidden", hidden), ("epochs", epochs), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite positive number, got {lr!r}")
+    if not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite non-negative number, got {weight_decay!r}")
     set_seed(seed)
     adjacency = _adjacency(data).to(device)
     x, y = data.x.to(device), data.y.to(device)
@@ -204,6 +216,9 @@ def train_node_classifier(
         optimizer.zero_grad()
         out = model(x, adjacency)
         loss = F.cross_entropy(out, train_target)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{kind}: the training loss is {loss.item()} at epoch {epoch}; "
+                                     f"training diverged (try a smaller lr than {lr})")
         loss.backward()
         optimizer.step()
         model.eval()
@@ -226,7 +241,7 @@ def train_node_classifier(
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(checkpoint) if checkpoint is not None else Path(tmp) / "best.pt"
-        torch.save(best_state, path)
+        save_checkpoint(best_state, path)
         restored = NodeClassifier(kind, x.size(1), hidden, num_classes).to(device)
         restored.load_state_dict(torch.load(path, weights_only=True, map_location=device))
     restored.eval()
@@ -234,6 +249,28 @@ def train_node_classifier(
         probabilities = restored(x, adjacency).softmax(dim=1).cpu()
     return _result(kind, data, masks, seed, probabilities, best_epoch=best_epoch, epochs_run=len(history),
                    seconds_per_epoch=seconds_per_epoch, history=history)
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    """Write ``state`` to ``path`` atomically: a failed write (a full disk) keeps the previous file.
+
+    The weights go to a temporary file in the same folder, which then replaces
+    ``path`` in one step. A symbolic link at ``path`` is refused rather than
+    followed, so the file it points to is never overwritten.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise ValueError(f"checkpoint {path} is a symbolic link; give the path of a regular file")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"checkpoint {path} exists and is not a file")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        torch.save(state, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def majority_baseline(data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: int) -> RunResult:
@@ -339,8 +376,8 @@ def _positive_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
     return value
 
 
@@ -390,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     for option, path in (("--checkpoint", args.checkpoint), ("--results", args.results)):
         if path is not None and not path.parent.is_dir():
             parser.error(f"{option}: folder {path.parent} does not exist")
+        if path is not None and path.is_symlink():
+            parser.error(f"{option}: {path} is a symbolic link; give the path of a regular file")
 
     data = load_node_data(args.graph, args.weight, args.top_k, args.label)
     masks = stratified_masks(data.y, args.seed[0])

@@ -115,7 +115,8 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
     "argv, message",
     [
         (["--epochs", "0"], "--epochs: must be a positive integer, got 0"),
-        (["--lr", "-1"], "--lr: must be a positive number, got -1"),
+        (["--lr", "-1"], "--lr: must be a finite positive number, got -1"),
+        (["--lr", "inf"], "--lr: must be a finite positive number, got inf"),
         (["--model", "transformer"], "--model: invalid choice: 'transformer'"),
         (["--graph", "store"], "--graph: invalid choice: 'store'"),
         (["--checkpoint", "/no/such/folder/best.pt"], "--checkpoint: folder /no/such/folder does not exist"),

@@ -1,0 +1,193 @@
+"""Bad inputs and faults that once gave a silent wrong result or a raw traceback.
+
+Each case asserts the error type and that the message names what is wrong:
+the argument, the column, the file or the number.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from prodassoc_lab import datasets
+from prodassoc_lab.graph import ProductGraph
+from prodassoc_lab.train import save_checkpoint, sparse_adjacency, stratified_masks, train_node_classifier
+
+
+def tiny_graph(ids=(10, 20, 30, 40)) -> ProductGraph:
+    nodes = pd.DataFrame({"product_id": list(ids), "department": ["A", "A", "B", "B"]})
+    edges = pd.DataFrame({"source": [0, 1, 2, 0], "target": [1, 2, 3, 3], "weight": [0.5, 0.2, 0.9, 0.1]})
+    return ProductGraph(nodes, edges, "weight")
+
+
+def communities() -> Data:
+    generator = torch.Generator().manual_seed(0)
+    y = torch.arange(60) // 20
+    upper = torch.triu(torch.rand(60, 60, generator=generator) < torch.where(y[:, None] == y, 0.3, 0.01), 1)
+    edges = upper.nonzero().T
+    return sparse_adjacency(Data(x=torch.randn(60, 4, generator=generator), y=y,
+                                 edge_index=torch.cat([edges, edges.flip(0)], 1), num_nodes=60))
+
+
+# --- the product graph ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nodes", "edges", "message"),
+    [
+        (pd.DataFrame({"product_id": [1, 1, 2]}), pd.DataFrame({"source": [0], "target": [1], "weight": [1.0]}),
+         r"repeats product ids, e.g. \[1\]"),
+        (pd.DataFrame({"product_id": [1, 2]}), pd.DataFrame({"source": [0], "target": [5], "weight": [1.0]}),
+         r"source and target must be node positions, integers in \[0, 2\)"),
+        (pd.DataFrame({"product_id": [1, 2]}), pd.DataFrame({"source": [0], "target": [1], "weight": [np.nan]}),
+         "every weight must be a finite number"),
+        (pd.DataFrame({"sku": [1, 2]}), pd.DataFrame({"source": [0], "target": [1], "weight": [1.0]}),
+         r"nodes lacks column\(s\) \['product_id'\]"),
+        (pd.DataFrame({"product_id": [1, 2]}), pd.DataFrame({"source": [0], "target": [1]}),
+         r"edges lacks column\(s\) \['weight'\]"),
+    ],
+)
+def test_a_bad_product_graph_is_refused(nodes, edges, message):
+    with pytest.raises(ValueError, match=message):
+        ProductGraph(nodes, edges, "weight")
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (np.array([2**63, 1, 2, 3], dtype=np.uint64), "integers within int64"),
+        (["a", "b", "c", "d"], "integers within int64; got dtype"),
+    ],
+)
+def test_to_pyg_refuses_ids_it_cannot_store(ids, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_graph(ids).to_pyg()
+
+
+def test_homophily_works_with_string_ids():
+    result = tiny_graph(["a", "b", "c", "d"]).homophily(labels=("department",))
+    assert result.loc["department", "edges used"] == 4
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ({"lr": 0.0}, "lr must be a finite positive number, got 0.0"),
+        ({"lr": float("inf")}, "lr must be a finite positive number, got inf"),
+        ({"lr": float("nan")}, "lr must be a finite positive number, got nan"),
+        ({"hidden": 0}, "hidden must be a positive integer, got 0"),
+        ({"hidden": 2.5}, "hidden must be a positive integer, got 2.5"),
+        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+        ({"patience": -1}, "patience must be a positive integer, got -1"),
+        ({"weight_decay": -1e-4}, "weight_decay must be a finite non-negative number"),
+    ],
+)
+def test_bad_training_arguments_are_refused_by_name(argument, message):
+    data = communities()
+    with pytest.raises(ValueError, match=message):
+        train_node_classifier(data, stratified_masks(data.y, 0), "mlp", seed=0, **argument)
+
+
+def test_diverging_training_is_an_error_not_a_result():
+    data = communities()
+    with pytest.raises(FloatingPointError, match="training loss is (nan|inf) at epoch"):
+        train_node_classifier(data, stratified_masks(data.y, 0), "gcn", seed=0, lr=1e20, epochs=50)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_edge_weights_are_refused(bad):
+    data = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), edge_weight=torch.tensor([1.0, bad]), num_nodes=2)
+    with pytest.raises(ValueError, match="1 edge weight\\(s\\) are NaN or infinite"):
+        sparse_adjacency(data)
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "best.pt"
+    save_checkpoint({"w": torch.ones(2)}, path)
+
+    def disk_full(state, target):
+        Path(target).write_bytes(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint({"w": torch.zeros(2)}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True)["w"].equal(torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["best.pt"]  # no temporary file left behind
+
+
+def test_a_symlinked_checkpoint_is_refused(tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (tmp_path / "best.pt").symlink_to(target)
+    with pytest.raises(ValueError, match="best.pt is a symbolic link"):
+        save_checkpoint({"w": torch.ones(1)}, tmp_path / "best.pt")
+    assert target.read_text() == "keep me"
+
+
+# --- the graph cache -----------------------------------------------------------------------
+
+
+def test_an_empty_cache_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("PRODASSOC_LAB_CACHE", "")
+    with pytest.raises(ValueError, match="PRODASSOC_LAB_CACHE is set but empty"):
+        datasets.cache_dir()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty file", "no rows"])
+def test_a_damaged_cache_is_rebuilt_with_a_message(tmp_path, damage):
+    datasets._write_cached_graph(tmp_path, tiny_graph())
+    edges = tmp_path / "edges.parquet"
+    if damage == "truncate":
+        edges.write_bytes(edges.read_bytes()[:40])
+    elif damage == "empty file":
+        edges.write_bytes(b"")
+    else:
+        tiny_graph().edges.iloc[:0].to_parquet(edges)
+    with pytest.warns(UserWarning, match=f"the cached graph in {tmp_path} cannot be read"):
+        assert datasets._read_cached_graph(tmp_path, "weight") is None
+
+
+def _write_many(folder: str) -> None:
+    for _ in range(30):
+        datasets._write_cached_graph(Path(folder), tiny_graph())
+
+
+def _read_many(folder: str, failures) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning means the reader saw a broken file
+        for _ in range(60):
+            try:
+                graph = datasets._read_cached_graph(Path(folder), "weight")
+                assert graph is None or graph.edges.equals(tiny_graph().edges)
+            except Exception as exc:  # noqa: BLE001 - counted, then reported by the test
+                failures.append(repr(exc))
+
+
+def test_concurrent_cache_writers_never_show_a_reader_a_broken_file(tmp_path):
+    context = multiprocessing.get_context("fork")
+    with context.Manager() as manager:
+        failures = manager.list()
+        workers = [context.Process(target=_write_many, args=(str(tmp_path),)) for _ in range(2)]
+        workers.append(context.Process(target=_read_many, args=(str(tmp_path), failures)))
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert [worker.exitcode for worker in workers] == [0, 0, 0]
+        assert list(failures) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edges.parquet", "nodes.parquet"]
