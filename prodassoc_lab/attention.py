@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from prodassoc_lab.validation import positive_int
+
 
 def scaled_dot_product_attention(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None
@@ -68,10 +70,13 @@ class MultiHeadSelfAttention(torch.nn.Module):
     ``embed_dim / num_heads`` features, attention per head, heads concatenated and
     mixed by ``out_proj``. ``in_proj`` stacks W_q, W_k, W_v as rows, in the layout
     of ``torch.nn.MultiheadAttention.in_proj_weight``, so weights copy across.
+    Input is batch first, ``(batch, length, embed_dim)``, like
+    ``torch.nn.MultiheadAttention(batch_first=True)``.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True) -> None:
         super().__init__()
+        embed_dim, num_heads = positive_int(embed_dim, "embed_dim"), positive_int(num_heads, "num_heads")
         if embed_dim % num_heads:
             raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}")
         self.embed_dim, self.num_heads = embed_dim, num_heads
@@ -87,7 +92,8 @@ class MultiHeadSelfAttention(torch.nn.Module):
         embed_dim) and the weights per head (batch, heads, length, length).
         """
         if x.dim() != 3 or x.size(-1) != self.embed_dim:
-            raise ValueError(f"x must have shape (batch, length, {self.embed_dim}), got {tuple(x.shape)}")
+            raise ValueError(f"x must have shape (batch, length, {self.embed_dim}), batch first, "
+                             f"got {tuple(x.shape)}")
         batch, length, _ = x.shape
         mask = None
         if padding_mask is not None:

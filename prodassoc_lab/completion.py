@@ -14,6 +14,7 @@ import torch
 from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR
 
 from prodassoc_lab.data import BasketMatrix
+from prodassoc_lab.validation import positive_int, seed_value
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,11 @@ def completion_task(
     last weeks of the year); ``n_test`` of them are drawn, and in each one product,
     chosen at random, is hidden while at most ``max_context`` of the others are shown.
     """
+    n_test, max_context = positive_int(n_test, "n_test"), positive_int(max_context, "max_context")
+    seed = seed_value(seed)
     is_test = np.asarray(is_test, dtype=bool)
     if is_test.shape != (baskets.n_baskets,):
         raise ValueError(f"is_test must have one entry per basket ({baskets.n_baskets}), got {is_test.shape}")
-    if max_context < 1:
-        raise ValueError(f"max_context must be at least 1, got {max_context}")
     rng = np.random.default_rng(seed)
     x = baskets.matrix
     usable = np.diff(x.indptr) >= 2

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from prodassoc_lab.validation import positive_int
+
 BASKET = "basket_id"
 ITEM = "product_id"
 QUANTITY = "quantity"
@@ -346,12 +348,7 @@ def filter_products(baskets: BasketMatrix, min_baskets: int) -> BasketMatrix:
 
     Baskets left empty are dropped, so every row still holds a purchase.
     """
-    if isinstance(min_baskets, bool) or not isinstance(min_baskets, (int, np.integer)):
-        raise TransactionDataError(
-            f"min_baskets must be an integer, got {type(min_baskets).__name__}"
-        )
-    if min_baskets < 1:
-        raise TransactionDataError(f"min_baskets must be at least 1, got {min_baskets}")
+    min_baskets = positive_int(min_baskets, "min_baskets")
     counts = baskets.product_counts().to_numpy()
     keep_cols = np.flatnonzero(counts >= min_baskets)
     if keep_cols.size == 0:
@@ -367,8 +364,7 @@ def top_products(baskets: BasketMatrix, k: int) -> BasketMatrix:
 
     As in :func:`filter_products`, baskets left empty are dropped.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise TransactionDataError(f"k must be a positive integer, got {k!r}")
+    k = positive_int(k, "k")
     counts = baskets.product_counts().to_numpy()
     ranked = np.argsort(-counts, kind="stable")  # stable: equal counts keep id order
     return _keep_products(baskets, np.sort(ranked[:k]), f"after keeping the top {k} products")

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from prodassoc_lab.data import ITEM, BasketMatrix
+from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError
 from prodassoc_lab.rules import cooccurring_pairs, lift, npmi
+from prodassoc_lab.validation import positive_int
 
 WEIGHTS = ("count", "lift", "npmi")
 LABELS = ("department", "product_category", "product_type")
@@ -173,8 +174,7 @@ def product_graph(
     """
     if weight not in WEIGHTS:
         raise ValueError(f"unknown weight {weight!r}; choose one of {list(WEIGHTS)}")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k <= 0):
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+    top_k = None if top_k is None else positive_int(top_k, "top_k")
     if ITEM not in products.columns:
         raise ValueError(f"products: missing column {ITEM!r}; the table has {list(products.columns)}")
     try:
@@ -232,4 +232,12 @@ def _top_k_either_end(edges: pd.DataFrame, num_nodes: int, k: int) -> np.ndarray
 def _node_table(baskets: BasketMatrix, products: pd.DataFrame) -> pd.DataFrame:
     nodes = pd.DataFrame({ITEM: baskets.product_ids, "frequency": baskets.product_counts().to_numpy()})
     label_columns = [col for col in LABELS if col in products.columns]
+    if ITEM not in products.columns:
+        raise TransactionDataError(f"products: missing column {ITEM!r}; the table has {list(products.columns)}")
+    repeated = products[ITEM][products[ITEM].duplicated()]
+    if len(repeated):
+        raise TransactionDataError(
+            f"products: {len(repeated)} product id(s) appear more than once, e.g. {list(repeated[:3])}; "
+            "one row per product is needed to label the nodes"
+        )
     return nodes.merge(products[[ITEM, *label_columns]], on=ITEM, how="left", validate="one_to_one")

@@ -47,6 +47,12 @@ class SeedGraphConv(MessagePassing):
         return self.lin_neigh(neighbours) + self.lin_self(x)
 
     def _check_inputs(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None) -> None:
+        for name, value in (("x", x), ("edge_index", edge_index), ("edge_weight", edge_weight)):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        if x.dtype != self.lin_self.weight.dtype:
+            raise TypeError(f"x is {x.dtype} but the layer's weights are {self.lin_self.weight.dtype}; "
+                            "convert one of them (e.g. x.float())")
         if x.dim() != 2 or x.size(-1) != self.in_channels:
             raise ValueError(
                 f"x must have shape (num_nodes, {self.in_channels}), got {tuple(x.shape)}"

@@ -8,8 +8,10 @@ from torch import Tensor
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 
 from prodassoc_lab.layers import SeedGraphConv
+from prodassoc_lab.validation import positive_int
 
 MODELS = ("mlp", "gcn", "seed", "sage", "gat")
+GAT_HEADS = 4
 
 
 class NodeClassifier(torch.nn.Module):
@@ -32,6 +34,13 @@ class NodeClassifier(torch.nn.Module):
         super().__init__()
         if kind not in MODELS:
             raise ValueError(f"unknown model {kind!r}; choose one of {list(MODELS)}")
+        for name, value in (("in_channels", in_channels), ("hidden", hidden), ("num_classes", num_classes)):
+            positive_int(value, name)
+        if kind == "gat" and hidden % GAT_HEADS:
+            raise ValueError(f"gat splits the hidden layer over {GAT_HEADS} heads: hidden must be a multiple of "
+                             f"{GAT_HEADS}, got {hidden}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.kind, self.dropout = kind, dropout
         if kind == "mlp":
             self.first, self.second = torch.nn.Linear(in_channels, hidden), torch.nn.Linear(hidden, num_classes)
@@ -45,8 +54,7 @@ class NodeClassifier(torch.nn.Module):
         elif kind == "sage":
             self.first, self.second = SAGEConv(in_channels, hidden), SAGEConv(hidden, num_classes)
         else:
-            heads = 4
-            self.first = GATConv(in_channels, hidden // heads, heads=heads, dropout=dropout)
+            self.first = GATConv(in_channels, hidden // GAT_HEADS, heads=GAT_HEADS, dropout=dropout)
             self.second = GATConv(hidden, num_classes, heads=1, dropout=dropout)
 
     def forward(self, x: Tensor, adjacency: Tensor) -> Tensor:

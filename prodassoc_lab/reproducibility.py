@@ -19,6 +19,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from prodassoc_lab.validation import seed_value
+
 #: How many threads PyTorch uses in the chapters (one, unless ``$PRODASSOC_LAB_THREADS`` says
 #: otherwise). Measured on a 2-core machine for chapter 7's models (one epoch of training
 #: plus evaluation, real data): with the other core idle, 2 threads are faster (GCN 21.2 ms
@@ -38,8 +40,7 @@ def set_seed(seed: int) -> np.random.Generator:
     imported, its thread count is also set: ``$PRODASSOC_LAB_THREADS`` if set,
     else :data:`~prodassoc_lab.reproducibility.BOOK_THREADS`.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = seed_value(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch = sys.modules.get("torch")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from prodassoc_lab.data import BasketMatrix
+from prodassoc_lab.validation import positive_int
 
 PAIR_COLUMNS = [
     "product_a",
@@ -96,8 +97,7 @@ def cooccurring_pairs(baskets: BasketMatrix, min_count: int = 1) -> tuple[np.nda
     One sparse product ``Xᵀ X``; its cost follows the number of co-occurring
     pairs, not the number of possible pairs (chapter 3 measures this).
     """
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-        raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
+    min_count = positive_int(min_count, "min_count")
     x = baskets.matrix
     cooccurrence = (x.T @ x).tocsc()  # symmetric; CSC of Xᵀ X comes out of the product directly
     # Filter on the count first: it is cheap and removes most entries before the

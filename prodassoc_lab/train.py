@@ -35,6 +35,7 @@ from prodassoc_lab.features import product_features
 from prodassoc_lab.graph import WEIGHTS, ProductGraph
 from prodassoc_lab.models import MODELS, NodeClassifier
 from prodassoc_lab.reproducibility import set_seed
+from prodassoc_lab.validation import SEED_LIMIT, non_negative_float, positive_float, positive_int, seed_value
 
 LABELS = ("product_category", "department")
 MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training only
@@ -105,8 +106,11 @@ def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2)
     only the *labels* are split. Classes with fewer than ``MIN_PER_CLASS`` labelled
     nodes cannot be stratified and go to training.
     """
+    seed = seed_value(seed)
     labels = y.numpy()
     labelled = np.flatnonzero(labels >= 0)
+    if len(labelled) == 0:
+        raise ValueError("no node has a label (y >= 0): there is nothing to split")
     classes, counts = np.unique(labels[labelled], return_counts=True)
     rare = np.isin(labels[labelled], classes[counts < MIN_PER_CLASS])
     common = labelled[~rare]
@@ -120,6 +124,18 @@ def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2)
         mask[torch.from_numpy(idx)] = True
         masks.append(mask)
     return masks[0], masks[1], masks[2]
+
+
+def _check_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> None:
+    if len(masks) != 3:
+        raise ValueError(f"masks must be (train, validation, test), got {len(masks)} mask(s)")
+    for name, mask in zip(("train", "validation", "test"), masks):
+        if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != (data.num_nodes,):
+            raise ValueError(f"the {name} mask must be a boolean tensor of {data.num_nodes} entries (one per node)")
+        if not mask.any():
+            raise ValueError(f"the {name} mask selects no node")
+        if (data.y[mask] < 0).any():
+            raise ValueError(f"the {name} mask selects {int((data.y[mask] < 0).sum())} node(s) without a label")
 
 
 def _scores(y_true: Tensor, y_pred: Tensor) -> tuple[float, float]:
@@ -192,12 +208,10 @@ def train_node_classifier(
     from tqdm.auto import tqdm
 
     for name, value in (("hidden", hidden), ("epochs", epochs), ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite positive number, got {lr!r}")
-    if not (math.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a finite non-negative number, got {weight_decay!r}")
+        positive_int(value, name)
+    positive_float(lr, "lr")
+    non_negative_float(weight_decay, "weight_decay")
+    _check_masks(masks, data)
     set_seed(seed)
     adjacency = _adjacency(data).to(device)
     x, y = data.x.to(device), data.y.to(device)
@@ -420,8 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available on this machine")
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    if any(seed < 0 for seed in args.seed):
-        parser.error(f"--seed: seeds must be non-negative, got {args.seed}")
+    if any(not 0 <= seed < SEED_LIMIT for seed in args.seed):
+        parser.error(f"--seed: seeds must be integers in [0, 2**32), got {args.seed}")
     if args.checkpoint is not None and (len(args.model) > 1 or len(args.seed) > 1):
         parser.error("--checkpoint: saves one model's weights; give one --model and one --seed")
     for option, path in (("--checkpoint", args.checkpoint), ("--results", args.results)):

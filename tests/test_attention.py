@@ -87,7 +87,7 @@ def test_multi_head_errors():
     with pytest.raises(ValueError, match="embed_dim=10 is not divisible by num_heads=4"):
         MultiHeadSelfAttention(10, 4)
     attention = MultiHeadSelfAttention(8, 2)
-    with pytest.raises(ValueError, match=r"x must have shape \(batch, length, 8\), got \(5, 8\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, length, 8\), batch first, got \(5, 8\)"):
         attention(torch.randn(5, 8))
     with pytest.raises(ValueError, match=r"padding_mask must have shape \(batch, length\) = \(2, 5\), got \(5,\)"):
         attention(torch.randn(2, 5, 8), torch.ones(5, dtype=torch.bool))

@@ -244,7 +244,7 @@ def test_filter_leaving_no_pair_is_an_error():
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "5"])
 def test_filter_rejects_bad_min_count(shop, bad):
-    with pytest.raises(TransactionDataError, match="min_baskets must be"):
+    with pytest.raises(ValueError, match="min_baskets must be a positive integer"):
         filter_products(basket_matrix(standard(shop)), bad)
 
 

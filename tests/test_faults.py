@@ -17,8 +17,15 @@ import torch
 from torch_geometric.data import Data
 
 from prodassoc_lab import datasets
-from prodassoc_lab.graph import ProductGraph
+from prodassoc_lab.attention import MultiHeadSelfAttention
+from prodassoc_lab.completion import completion_task
+from prodassoc_lab.data import TransactionDataError, basket_matrix
+from prodassoc_lab.graph import ProductGraph, product_graph
+from prodassoc_lab.layers import SeedGraphConv
+from prodassoc_lab.models import NodeClassifier
+from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.train import save_checkpoint, sparse_adjacency, stratified_masks, train_node_classifier
+from prodassoc_lab.validation import non_negative_float, positive_float, positive_int, seed_value
 
 
 def tiny_graph(ids=(10, 20, 30, 40)) -> ProductGraph:
@@ -191,3 +198,100 @@ def test_concurrent_cache_writers_never_show_a_reader_a_broken_file(tmp_path):
         assert [worker.exitcode for worker in workers] == [0, 0, 0]
         assert list(failures) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edges.parquet", "nodes.parquet"]
+
+
+# --- one validation helper, one wording --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "message"),
+    [
+        (positive_int, 0, "n must be a positive integer, got 0"),
+        (positive_int, -3, "n must be a positive integer, got -3"),
+        (positive_int, 2.5, "n must be a positive integer, got 2.5"),
+        (positive_int, True, "n must be a positive integer, got True"),
+        (positive_int, "5", "n must be a positive integer, got '5'"),
+        (seed_value, -1, r"n must be an integer ≥ 0 and < 4294967296, got -1"),
+        (seed_value, 2**32, r"n must be an integer ≥ 0 and < 4294967296, got 4294967296"),
+        (positive_float, 0.0, "n must be a finite positive number, got 0.0"),
+        (positive_float, float("inf"), "n must be a finite positive number, got inf"),
+        (positive_float, "0.1", "n must be a finite positive number, got '0.1'"),
+        (non_negative_float, -1e-9, "n must be a finite non-negative number"),
+        (non_negative_float, float("nan"), "n must be a finite non-negative number, got nan"),
+    ],
+)
+def test_the_validation_helpers_name_the_argument_and_value(check, value, message):
+    with pytest.raises(ValueError, match=message):
+        check(value, "n")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: NodeClassifier("gat", 4, 30, 3), "hidden must be a multiple of 4, got 30"),
+        (lambda: NodeClassifier("gcn", 4, 0, 3), "hidden must be a positive integer, got 0"),
+        (lambda: NodeClassifier("mlp", 4, 8, 3, dropout=1.0), r"dropout must be in \[0, 1\), got 1.0"),
+        (lambda: NodeClassifier("transformer", 4, 8, 3), "unknown model 'transformer'"),
+        (lambda: MultiHeadSelfAttention(8, 0), "num_heads must be a positive integer, got 0"),
+        (lambda: MultiHeadSelfAttention(0, 1), "embed_dim must be a positive integer, got 0"),
+        (lambda: set_seed(2**32), "seed must be an integer ≥ 0 and < 4294967296"),
+        (lambda: stratified_masks(torch.full((10,), -1), seed=0), "no node has a label"),
+        (lambda: stratified_masks(torch.zeros(10, dtype=torch.long), seed=-1), "seed must be an integer ≥ 0"),
+    ],
+)
+def test_bad_model_and_split_arguments_are_refused(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ({"n_test": -1}, "n_test must be a positive integer, got -1"),
+        ({"max_context": 1.5}, "max_context must be a positive integer, got 1.5"),
+        ({"seed": -2}, "seed must be an integer ≥ 0"),
+    ],
+)
+def test_bad_completion_task_arguments_are_refused(argument, message):
+    lines = pd.DataFrame({"basket_id": [0, 0, 1, 1, 2, 2], "product_id": [1, 2, 1, 3, 2, 3]})
+    baskets = basket_matrix(lines)
+    arguments = {"is_test": np.array([False, False, True]), "n_test": 1, "max_context": 2, "seed": 0} | argument
+    with pytest.raises(ValueError, match=message):
+        completion_task(baskets, **arguments)
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_empty_or_unlabelled_masks_are_refused_before_training(which):
+    data = communities()
+    masks = list(stratified_masks(data.y, 0))
+    masks[which] = torch.zeros_like(masks[which])
+    name = ("train", "validation", "test")[which]
+    with pytest.raises(ValueError, match=f"the {name} mask selects no node"):
+        train_node_classifier(data, tuple(masks), "mlp", seed=0)
+
+
+def test_a_mask_of_the_wrong_length_is_refused():
+    data = communities()
+    masks = stratified_masks(data.y, 0)
+    with pytest.raises(ValueError, match="the validation mask must be a boolean tensor of 60 entries"):
+        train_node_classifier(data, (masks[0], masks[1][:50], masks[2]), "mlp", seed=0)
+
+
+def test_repeated_products_in_the_product_table_are_refused():
+    lines = pd.DataFrame({"basket_id": [0, 0, 1, 1], "product_id": [1, 2, 1, 2]})
+    products = pd.DataFrame({"product_id": [1, 2, 2], "department": ["A", "B", "C"]})
+    with pytest.raises(TransactionDataError, match=r"products: 1 product id\(s\) appear more than once, e.g. \[2\]"):
+        product_graph(basket_matrix(lines), products, weight="count", min_count=1)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "error", "message"),
+    [
+        (lambda: (torch.eye(3), [[0, 1], [1, 0]]), TypeError, "edge_index must be a torch.Tensor, got list"),
+        (lambda: (torch.eye(3, dtype=torch.float64), torch.tensor([[0, 1], [1, 0]])), TypeError,
+         "x is torch.float64 but the layer's weights are torch.float32"),
+    ],
+)
+def test_the_articles_layer_names_a_wrong_input(inputs, error, message):
+    with pytest.raises(error, match=message):
+        SeedGraphConv(3, 2)(*inputs())
