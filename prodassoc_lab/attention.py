@@ -64,14 +64,29 @@ def scaled_dot_product_attention(
 
 
 class MultiHeadSelfAttention(torch.nn.Module):
-    """Multi-head self-attention written out (chapter 6).
+    r"""Multi-head self-attention written out (chapter 6).
 
-    ``q, k, v = x W_qᵀ, x W_kᵀ, x W_vᵀ`` split into ``num_heads`` heads of
-    ``embed_dim / num_heads`` features, attention per head, heads concatenated and
-    mixed by ``out_proj``. ``in_proj`` stacks W_q, W_k, W_v as rows, in the layout
-    of ``torch.nn.MultiheadAttention.in_proj_weight``, so weights copy across.
-    Input is batch first, ``(batch, length, embed_dim)``, like
-    ``torch.nn.MultiheadAttention(batch_first=True)``.
+    .. math::
+        \operatorname{MultiHead}(\mathbf{X}) = [\text{head}_1, \dots, \text{head}_h]\,\mathbf{W}_o^\top,
+        \qquad \text{head}_m = \operatorname{softmax}\Big(\frac{\mathbf{Q}_m \mathbf{K}_m^\top}{\sqrt{d/h}}\Big)
+        \mathbf{V}_m
+
+    with :math:`\mathbf{Q}, \mathbf{K}, \mathbf{V} = \mathbf{X}\mathbf{W}_q^\top,
+    \mathbf{X}\mathbf{W}_k^\top, \mathbf{X}\mathbf{W}_v^\top` split into :math:`h`
+    heads of :math:`d/h` features. ``in_proj`` stacks :math:`\mathbf{W}_q,
+    \mathbf{W}_k, \mathbf{W}_v` as rows, in the layout of
+    ``torch.nn.MultiheadAttention.in_proj_weight``, so weights copy across.
+
+    Args:
+        embed_dim (int): features per position, :math:`d`.
+        num_heads (int): heads, :math:`h`; must divide :math:`d`.
+        bias (bool, optional): learn biases in the projections. (default: ``True``)
+
+    Shapes:
+        - **input:** :math:`(B, L, d)`, batch first, like
+          ``torch.nn.MultiheadAttention(batch_first=True)``; optional padding
+          mask :math:`(B, L)`, ``True`` at real positions
+        - **output:** :math:`(B, L, d)`, and the weights per head :math:`(B, h, L, L)`
     """
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR
 
 from prodassoc_lab.data import BasketMatrix
 from prodassoc_lab.validation import positive_int, seed_value
@@ -59,28 +57,3 @@ def completion_task(
         context.append(items[1 : 1 + max_context])
     train = [x.indices[x.indptr[r] : x.indptr[r + 1]] for r in np.flatnonzero(usable & ~is_test)]
     return CompletionTask(train, context, hidden, baskets.n_products)
-
-
-def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int = 10) -> dict[str, float]:
-    """Hit@k and MRR of the hidden products, with PyG's link-prediction metrics (chapter 6).
-
-    ``scores`` is (test queries × products); products already in the context are
-    excluded from the ranking. MRR is computed over the full ranking (no cut-off).
-    """
-    scores = torch.as_tensor(np.asarray(scores, dtype=np.float64)).clone()
-    expected = (len(task.hidden), task.n_products)
-    if tuple(scores.shape) != expected:
-        raise ValueError(f"scores must have shape (test queries, products) = {expected}, got {tuple(scores.shape)}")
-    if torch.isnan(scores).any():
-        query, product = (int(i) for i in torch.isnan(scores).nonzero()[0])
-        # argsort puts NaN first: a NaN score would count as the top-ranked product
-        raise ValueError(f"scores has {int(torch.isnan(scores).sum())} NaN value(s), the first at query {query}, "
-                         f"product {product}; a NaN cannot be ranked")
-    for n, items in enumerate(task.context):
-        scores[n, torch.as_tensor(items, dtype=torch.long)] = float("-inf")
-    ranking = scores.argsort(dim=1, descending=True, stable=True)
-    truth = torch.stack([torch.arange(len(task.hidden)), torch.as_tensor(task.hidden)])
-    hit, mrr = LinkPredHitRatio(k), LinkPredMRR(task.n_products)
-    hit.update(ranking[:, :k], truth)
-    mrr.update(ranking, truth)
-    return {f"Hit@{k}": float(hit.compute()), "MRR": float(mrr.compute())}

@@ -7,11 +7,13 @@ repeating its construction. The cache lives in ``$PRODASSOC_LAB_CACHE`` or
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from prodassoc_lab.data import (
@@ -23,6 +25,7 @@ from prodassoc_lab.data import (
     select_products,
 )
 from prodassoc_lab.graph import ProductGraph, product_graph
+from prodassoc_lab.validation import positive_int
 
 GRAPH_KINDS = ("basket", "household")
 _CACHE_VERSION = 1  # bump when the construction changes, so stale caches are not reused
@@ -39,17 +42,48 @@ def cache_dir() -> Path:
     return Path(folder)
 
 
+@functools.cache
+def _cleaned_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    transactions, products = load_complete_journey()
+    clean, _ = clean_transactions(transactions, products)
+    return clean, products
+
+
+def cleaned_complete_journey() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Complete Journey's cleaned transactions and product table, loaded and cleaned once per process.
+
+    Chapter 1 explains the cleaning. Loading and cleaning take seconds, and
+    several chapters and functions need the result; each caller gets its own
+    copies, so changing them never changes what the next caller sees.
+    """
+    clean, products = _cleaned_tables()
+    return clean.copy(), products.copy()
+
+
 def complete_journey_matrices(min_baskets: int = 50) -> tuple[BasketMatrix, BasketMatrix, pd.DataFrame]:
     """Cleaned basket and household matrices over the products in ``min_baskets`` baskets or more.
 
     Both matrices have the same product columns (chapter 3), so graphs built
     from them share their nodes. Returns ``(baskets, households, products)``.
     """
-    transactions, products = load_complete_journey()
-    clean, _ = clean_transactions(transactions, products)
+    clean, products = cleaned_complete_journey()
     baskets = filter_products(basket_matrix(clean), min_baskets)
     households = select_products(basket_matrix(clean, by="household_id"), baskets.product_ids)
     return baskets, households, products
+
+
+def popular_product_graph(n_products: int = 300, min_count: int = 20, top_k: int = 10) -> ProductGraph:
+    """The basket graph (NPMI) of the ``n_products`` most popular products: the small real graph of chapters 4 and 6.
+
+    Popularity counts baskets among the products in 50 baskets or more (ties
+    broken by id); pair statistics use every basket, also those that hold none
+    of these products, so NPMI keeps the whole year's base rates.
+    """
+    n_products = positive_int(n_products, "n_products")
+    baskets, _, products = complete_journey_matrices(min_baskets=50)
+    top = np.sort(np.argsort(-baskets.product_counts().to_numpy(), kind="stable")[:n_products])
+    subset = BasketMatrix(baskets.matrix[:, top], baskets.basket_ids, baskets.product_ids[top])
+    return product_graph(subset, products, weight="npmi", min_count=min_count, top_k=top_k)
 
 
 def load_product_graph(

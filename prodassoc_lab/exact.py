@@ -18,6 +18,14 @@ import sympy
 ACTIVATIONS = ("relu", "identity")
 
 
+def article_path() -> sympy.Matrix:
+    """The adjacency of the source article's §4.3 example: five products on a path, 1 – 2 – 3 – 4 – 5 (chapter 5).
+
+    A new matrix on every call (sympy matrices can be changed in place).
+    """
+    return sympy.Matrix(5, 5, lambda i, j: int(abs(i - j) == 1))
+
+
 def to_exact(values: Any, name: str = "matrix") -> sympy.Matrix:
     """A sympy Matrix of exact numbers from nested lists, NumPy arrays or sympy matrices.
 

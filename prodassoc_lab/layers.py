@@ -12,19 +12,33 @@ from torch_geometric.utils import is_torch_sparse_tensor, spmm
 
 
 class SeedGraphConv(MessagePassing):
-    """``h_j' = W_self h_j + Σ_{i ∈ N(j)} a_ij W_neigh h_i + b`` (chapter 4).
+    r"""The source article's §4.1 graph convolution with its indices fixed (chapter 4).
 
-    The article's §4.1 formula with its indices fixed: the left side and the
-    self term are node ``j``, the sum runs over the neighbours ``i`` of ``j``,
-    ``a_ij`` is the edge weight (1 without weights). It is the layer of Morris
-    et al. (2019), PyG's ``GraphConv`` with sum aggregation.
+    .. math::
+        \mathbf{h}'_j = \mathbf{W}_{\text{self}} \mathbf{h}_j
+        + \mathbf{W}_{\text{neigh}} \sum_{i \in \mathcal{N}(j)} a_{ij} \mathbf{h}_i + \mathbf{b}
 
-    ``lin_neigh`` (``W_neigh``) holds the bias ``b``: it is applied to the summed
-    messages, once per node, so ``b`` is added once per node, not once per
-    neighbour. ``lin_self`` (``W_self``) has no bias. This is where PyG's
-    ``GraphConv`` keeps it too (``lin_rel`` ↔ ``lin_neigh``, ``lin_root`` ↔
+    The left side and the self term are node :math:`j`, the sum runs over the
+    neighbours :math:`i` of :math:`j`, and :math:`a_{ij}` is the edge weight (1
+    without weights). It is the layer of Morris et al. (2019), PyG's
+    ``GraphConv`` with sum aggregation. ``lin_neigh`` (:math:`\mathbf{W}_{\text{neigh}}`)
+    holds the bias :math:`\mathbf{b}`, added once per node, not once per
+    neighbour; ``lin_self`` (:math:`\mathbf{W}_{\text{self}}`) has none. This is
+    where ``GraphConv`` keeps it too (``lin_rel`` ↔ ``lin_neigh``, ``lin_root`` ↔
     ``lin_self``), and the order of operations is the same, so the two agree to
     the last bit in float32 when the weights are copied.
+
+    Args:
+        in_channels (int): features per input node, :math:`F`.
+        out_channels (int): features per output node, :math:`F'`.
+        bias (bool, optional): learn :math:`\mathbf{b}`. (default: ``True``)
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, F)`, and either edge
+          indices :math:`(2, |\mathcal{E}|)` with optional edge weights
+          :math:`(|\mathcal{E}|)`, or a sparse adjacency
+          :math:`(|\mathcal{V}|, |\mathcal{V}|)` whose rows are the targets
+        - **output:** node features :math:`(|\mathcal{V}|, F')`
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:

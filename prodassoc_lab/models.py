@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -10,29 +13,76 @@ from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.validation import positive_int
 
-MODELS = ("mlp", "gcn", "seed", "sage", "gat")
-GAT_HEADS = 4
+GAT_HEADS = 4  # attention heads of GAT's hidden layer
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """How one kind of :class:`NodeClassifier` is built.
+
+    ``layer(in_channels, out_channels, hidden_layer, dropout)`` makes one of its
+    two layers; ``uses_graph`` is false for the MLP; ``unweighted`` kinds
+    aggregate a plain mean over neighbours, so they see the adjacency with every
+    weight set to 1.
+    """
+
+    layer: Callable[[int, int, bool, float], torch.nn.Module]
+    uses_graph: bool = True
+    unweighted: bool = False
+
+
+def _gat_layer(in_channels: int, out_channels: int, hidden_layer: bool, dropout: float) -> torch.nn.Module:
+    heads = GAT_HEADS if hidden_layer else 1  # the hidden layer concatenates its heads
+    return GATConv(in_channels, out_channels // heads, heads=heads, dropout=dropout)
+
+
+KINDS: dict[str, ModelKind] = {
+    "mlp": ModelKind(lambda i, o, hidden_layer, p: torch.nn.Linear(i, o), uses_graph=False),
+    # cached: the normalized adjacency is computed on the first call and reused;
+    # the model is trained and used on one fixed graph (transductive)
+    "gcn": ModelKind(lambda i, o, hidden_layer, p: GCNConv(i, o, cached=True)),
+    "seed": ModelKind(lambda i, o, hidden_layer, p: SeedGraphConv(i, o)),
+    # PyG's SAGEConv would divide a *weighted* sum by the neighbour count
+    "sage": ModelKind(lambda i, o, hidden_layer, p: SAGEConv(i, o), unweighted=True),
+    "gat": ModelKind(_gat_layer),
+}
+MODELS = tuple(KINDS)
 
 
 class NodeClassifier(torch.nn.Module):
-    """``input → layer → ReLU → dropout → layer → class scores``, with the layers named by ``kind``.
+    r"""A two-layer node classifier whose layers are named by ``kind`` (chapter 7).
 
-    ``mlp`` ignores the graph (two ``Linear`` layers); ``gcn`` is Kipf & Welling's
-    layer (its normalization cached: one graph per model); ``seed`` the article's
-    layer (:class:`~prodassoc_lab.layers.SeedGraphConv`); ``sage`` GraphSAGE with
-    mean aggregation; ``gat`` graph attention with 4 heads.
-    ``adjacency`` is a sparse (CSR) matrix whose values are the edge weights:
-    GCN and the article's layer use them; GraphSAGE takes the plain mean over
-    neighbours (PyG's ``SAGEConv`` would divide a *weighted* sum by the neighbour
-    count); GAT learns its own weights.
-    Dropout acts on the hidden layer only: the inputs are a handful of dense
-    features, and dropping them at random made every model markedly worse when
-    chapter 7 was written.
+    .. math::
+        \mathbf{H} = \operatorname{dropout}\big(\operatorname{ReLU}(f_1(\mathbf{X}, \mathbf{A}))\big),
+        \qquad \mathbf{Z} = f_2(\mathbf{H}, \mathbf{A})
+
+    with :math:`f` a ``Linear`` layer (``mlp``, which ignores the graph), Kipf &
+    Welling's GCN (``gcn``), the article's layer
+    :class:`~prodassoc_lab.layers.SeedGraphConv` (``seed``), GraphSAGE with a
+    plain mean over neighbours (``sage``) or graph attention with
+    ``GAT_HEADS`` heads in the hidden layer (``gat``). GCN and the article's
+    layer use the edge weights in :math:`\mathbf{A}`; GraphSAGE sets them to 1;
+    GAT learns its own. Dropout acts on the hidden layer only: the inputs are a
+    handful of dense features, and dropping them at random made every model
+    markedly worse when chapter 7 was written.
+
+    Args:
+        kind (str): one of ``MODELS`` (``"mlp"``, ``"gcn"``, ``"seed"``, ``"sage"``, ``"gat"``).
+        in_channels (int): features per node, :math:`F`.
+        hidden (int): hidden units (a multiple of ``GAT_HEADS`` for ``gat``).
+        num_classes (int): classes, :math:`C`.
+        dropout (float, optional): dropout probability on the hidden layer, in
+            :math:`[0, 1)`. (default: ``0.5``)
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, F)`, sparse (CSR)
+          adjacency :math:`(|\mathcal{V}|, |\mathcal{V}|)` with targets as rows
+        - **output:** class scores :math:`(|\mathcal{V}|, C)`
     """
 
     def __init__(self, kind: str, in_channels: int, hidden: int, num_classes: int, dropout: float = 0.5) -> None:
         super().__init__()
-        if kind not in MODELS:
+        if kind not in KINDS:
             raise ValueError(f"unknown model {kind!r}; choose one of {list(MODELS)}")
         for name, value in (("in_channels", in_channels), ("hidden", hidden), ("num_classes", num_classes)):
             positive_int(value, name)
@@ -41,28 +91,16 @@ class NodeClassifier(torch.nn.Module):
                              f"{GAT_HEADS}, got {hidden}")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.kind, self.dropout = kind, dropout
-        if kind == "mlp":
-            self.first, self.second = torch.nn.Linear(in_channels, hidden), torch.nn.Linear(hidden, num_classes)
-        elif kind == "gcn":
-            # cached: the normalized adjacency is computed on the first call and reused;
-            # the model is trained and used on one fixed graph (transductive)
-            self.first = GCNConv(in_channels, hidden, cached=True)
-            self.second = GCNConv(hidden, num_classes, cached=True)
-        elif kind == "seed":
-            self.first, self.second = SeedGraphConv(in_channels, hidden), SeedGraphConv(hidden, num_classes)
-        elif kind == "sage":
-            self.first, self.second = SAGEConv(in_channels, hidden), SAGEConv(hidden, num_classes)
-        else:
-            self.first = GATConv(in_channels, hidden // GAT_HEADS, heads=GAT_HEADS, dropout=dropout)
-            self.second = GATConv(hidden, num_classes, heads=1, dropout=dropout)
+        self.kind, self.dropout, self._spec = kind, dropout, KINDS[kind]
+        self.first = self._spec.layer(in_channels, hidden, True, dropout)
+        self.second = self._spec.layer(hidden, num_classes, False, dropout)
 
     def forward(self, x: Tensor, adjacency: Tensor) -> Tensor:
-        if self.kind == "sage" and adjacency.layout == torch.sparse_csr:
+        if self._spec.unweighted and adjacency.layout == torch.sparse_csr:
             adjacency = adjacency.sign()  # every neighbour counts 1 (weights are non-negative)
-        x = self.first(x) if self.kind == "mlp" else self.first(x, adjacency)
-        x = _dropout(F.relu(x), self.dropout, self.training)
-        return self.second(x) if self.kind == "mlp" else self.second(x, adjacency)
+        graph = (adjacency,) if self._spec.uses_graph else ()
+        x = _dropout(F.relu(self.first(x, *graph)), self.dropout, self.training)
+        return self.second(x, *graph)
 
 
 def _dropout(x: Tensor, p: float, training: bool) -> Tensor:

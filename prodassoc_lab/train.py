@@ -15,179 +15,26 @@ import os
 import sys
 import tempfile
 import time
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
-from torch import Tensor
 from torch_geometric.data import Data
-from torch_geometric.transforms import ToSparseTensor
 
-from prodassoc_lab.data import clean_transactions, load_complete_journey
-from prodassoc_lab.datasets import GRAPH_KINDS, load_product_graph
-from prodassoc_lab.features import product_features
-from prodassoc_lab.graph import WEIGHTS, ProductGraph
+from prodassoc_lab.baselines import correct_and_smooth, label_propagation, majority_baseline
+from prodassoc_lab.datasets import GRAPH_KINDS
+from prodassoc_lab.evaluation import Masks, RunResult, accuracy, as_masks, run_result, stratified_masks, summarize
+from prodassoc_lab.graph import LABELS, WEIGHTS
 from prodassoc_lab.models import MODELS, NodeClassifier
+from prodassoc_lab.pyg_data import load_node_data, require_adjacency
 from prodassoc_lab.reproducibility import set_seed
-from prodassoc_lab.validation import SEED_LIMIT, non_negative_float, positive_float, positive_int, seed_value
-
-LABELS = ("product_category", "department")
-MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training only
-ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)  # propagation strengths tried on the validation set
-
-
-def load_node_data(
-    graph: str = "household", weight: str = "npmi", top_k: int = 10, label: str = "product_category"
-) -> Data:
-    """The Complete Journey product graph as a PyG ``Data`` ready for node classification.
-
-    See :func:`node_data`; the features are :func:`~prodassoc_lab.features.product_features`.
-    """
-    product_graph = load_product_graph(kind=graph, weight=weight, top_k=top_k)
-    transactions, products = load_complete_journey()
-    clean, _ = clean_transactions(transactions, products)
-    return node_data(product_graph, label, product_features(clean, products, pd.Index(product_graph.nodes.product_id)))
-
-
-def node_data(product_graph: ProductGraph, label: str, features: pd.DataFrame) -> Data:
-    """``Data`` with features ``x`` (rows of ``features``, indexed by product id), labels ``y`` and ``adj_t``.
-
-    Edges with a weight ≤ 0 are dropped: a pair bought together less often
-    than chance (negative NPMI) is no evidence of similarity, and negative
-    weights make the normalization D^-1/2 of GCN and label propagation
-    undefined. ``adj_t`` is added by :func:`sparse_adjacency`.
-    """
-    if not features.index.equals(pd.Index(product_graph.nodes.product_id)):
-        raise ValueError("features must have one row per graph node, indexed by product_id in node order")
-    data = product_graph.to_pyg(label)
-    keep = data.edge_weight > 0
-    data.edge_index, data.edge_weight = data.edge_index[:, keep], data.edge_weight[keep]
-    data.x = torch.tensor(features.to_numpy(), dtype=torch.float32)
-    data.feature_names = list(features.columns)
-    return sparse_adjacency(data)
-
-
-def sparse_adjacency(data: Data) -> Data:
-    """Add ``adj_t`` to ``data`` and return it: the (weighted) adjacency as a sparse CSR matrix, rows = targets.
-
-    One sparse matrix product per layer replaces one message per edge, which
-    makes GCN training several times faster on a CPU (chapter 7 measures it).
-    Edge weights come from ``edge_weight`` when present and must not be negative.
-    """
-    weight = data.edge_weight if "edge_weight" in data else None
-    if weight is not None and not torch.isfinite(weight).all():
-        raise ValueError(f"{int((~torch.isfinite(weight)).sum())} edge weight(s) are NaN or infinite; "
-                         "every edge weight must be a finite number")
-    if weight is not None and (weight < 0).any():
-        raise ValueError(
-            f"{int((weight < 0).sum())} edge weight(s) are negative (smallest {weight.min().item():.3g}); "
-            "normalized propagation needs non-negative weights, so drop those edges first"
-        )
-    with warnings.catch_warnings():
-        # torch flags CSR support as beta; PyG's conversion triggers the notice on every call
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-        warnings.filterwarnings("ignore", message="Sparse invariant checks", category=UserWarning)
-        # Converting a bare copy keeps PyG from sorting other attributes that merely have E entries.
-        bare = Data(edge_index=data.edge_index, edge_weight=weight, num_nodes=data.num_nodes)
-        data.adj_t = ToSparseTensor(layout=torch.sparse_csr)(bare).adj_t
-    return data
-
-
-def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2) -> tuple[Tensor, Tensor, Tensor]:
-    """Boolean train/validation/test masks over the labelled nodes (``y >= 0``), stratified by class.
-
-    Unlike the article's ``train_test_split`` on adjacency rows, the graph stays whole:
-    only the *labels* are split. Classes with fewer than ``MIN_PER_CLASS`` labelled
-    nodes cannot be stratified and go to training.
-    """
-    seed = seed_value(seed)
-    labels = y.numpy()
-    labelled = np.flatnonzero(labels >= 0)
-    if len(labelled) == 0:
-        raise ValueError("no node has a label (y >= 0): there is nothing to split")
-    classes, counts = np.unique(labels[labelled], return_counts=True)
-    rare = np.isin(labels[labelled], classes[counts < MIN_PER_CLASS])
-    common = labelled[~rare]
-    train_idx, rest = train_test_split(common, train_size=train, stratify=labels[common], random_state=seed)
-    val_idx, test_idx = train_test_split(
-        rest, train_size=val / (1 - train), stratify=labels[rest], random_state=seed
-    )
-    masks = []
-    for idx in (np.concatenate([train_idx, labelled[rare]]), val_idx, test_idx):
-        mask = torch.zeros(len(labels), dtype=torch.bool)
-        mask[torch.from_numpy(idx)] = True
-        masks.append(mask)
-    return masks[0], masks[1], masks[2]
-
-
-def _check_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> None:
-    if len(masks) != 3:
-        raise ValueError(f"masks must be (train, validation, test), got {len(masks)} mask(s)")
-    for name, mask in zip(("train", "validation", "test"), masks):
-        if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != (data.num_nodes,):
-            raise ValueError(f"the {name} mask must be a boolean tensor of {data.num_nodes} entries (one per node)")
-        if not mask.any():
-            raise ValueError(f"the {name} mask selects no node")
-        if (data.y[mask] < 0).any():
-            raise ValueError(f"the {name} mask selects {int((data.y[mask] < 0).sum())} node(s) without a label")
-
-
-def _scores(y_true: Tensor, y_pred: Tensor) -> tuple[float, float]:
-    true, pred = y_true.numpy(), y_pred.numpy()
-    return float((true == pred).mean()), float(f1_score(true, pred, average="macro", zero_division=0))
-
-
-def _accuracy(probabilities: Tensor, y: Tensor, mask: Tensor) -> float:
-    return (probabilities[mask].argmax(dim=1) == y[mask]).float().mean().item()
-
-
-def _adjacency(data: Data) -> Tensor:
-    if getattr(data, "adj_t", None) is None:
-        raise ValueError("data has no adj_t; add it with prodassoc_lab.train.sparse_adjacency(data)")
-    return data.adj_t
-
-
-@dataclass
-class RunResult:
-    """Test accuracy and macro-F1 of one method on one split, with its training record.
-
-    ``probabilities`` (nodes × classes) are what Correct & Smooth starts from;
-    ``setting`` names a hyperparameter chosen on the validation set, if any.
-    """
-
-    model: str
-    seed: int
-    accuracy: float
-    macro_f1: float
-    best_epoch: int = 0
-    epochs_run: int = 0
-    seconds_per_epoch: float = 0.0
-    setting: str = ""
-    history: list[dict] = field(default_factory=list, repr=False)
-    probabilities: Tensor | None = field(default=None, repr=False)
-
-    @property
-    def predictions(self) -> Tensor:
-        """The predicted class of every node."""
-        return self.probabilities.argmax(dim=1)
-
-
-def _result(name: str, data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: int, probabilities: Tensor,
-            **record) -> RunResult:
-    test = masks[2]
-    accuracy, macro_f1 = _scores(data.y[test], probabilities.argmax(dim=1)[test])
-    return RunResult(name, seed, accuracy, macro_f1, probabilities=probabilities, **record)
+from prodassoc_lab.validation import SEED_LIMIT, non_negative_float, positive_float, positive_int
 
 
 def train_node_classifier(
     data: Data,
-    masks: tuple[Tensor, Tensor, Tensor],
+    masks: Masks,
     kind: str,
     seed: int,
     hidden: int = 64,
@@ -211,14 +58,14 @@ def train_node_classifier(
         positive_int(value, name)
     positive_float(lr, "lr")
     non_negative_float(weight_decay, "weight_decay")
-    _check_masks(masks, data)
+    masks = as_masks(masks, data)
     set_seed(seed)
-    adjacency = _adjacency(data).to(device)
+    adjacency = require_adjacency(data).to(device)
     x, y = data.x.to(device), data.y.to(device)
-    train_idx, val_idx = (m.nonzero().view(-1).to(device) for m in masks[:2])
+    train_idx, val_idx = (m.nonzero().view(-1).to(device) for m in (masks.train, masks.validation))
     # cross_entropy skips targets of -100: the loss over the training nodes, without the
     # slow backward pass of indexing rows out of the output
-    train_target = torch.where(masks[0].to(device), y, -100)
+    train_target = torch.where(masks.train.to(device), y, -100)
     num_classes = int(data.y.max()) + 1
     model = NodeClassifier(kind, x.size(1), hidden, num_classes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -238,12 +85,12 @@ def train_node_classifier(
         model.eval()
         with torch.no_grad():
             out = model(x, adjacency)
-        val_acc = _accuracy(out, y, val_idx)
+        val_acc = accuracy(out, y, val_idx)
         history.append({
             "epoch": epoch,
             "training loss": loss.item(),
             "validation loss": F.cross_entropy(out[val_idx], y[val_idx]).item(),
-            "training accuracy": _accuracy(out, y, train_idx),
+            "training accuracy": accuracy(out, y, train_idx),
             "validation accuracy": val_acc,
         })
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{val_acc:.3f}")
@@ -261,8 +108,8 @@ def train_node_classifier(
     restored.eval()
     with torch.no_grad():
         probabilities = restored(x, adjacency).softmax(dim=1).cpu()
-    return _result(kind, data, masks, seed, probabilities, best_epoch=best_epoch, epochs_run=len(history),
-                   seconds_per_epoch=seconds_per_epoch, history=history)
+    return run_result(kind, data, masks, seed, probabilities, best_epoch=best_epoch, epochs_run=len(history),
+                      seconds_per_epoch=seconds_per_epoch, history=history)
 
 
 def save_checkpoint(state: dict, path: Path) -> None:
@@ -285,64 +132,6 @@ def save_checkpoint(state: dict, path: Path) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def majority_baseline(data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: int) -> RunResult:
-    """Always predict the most frequent training class."""
-    majority = int(torch.mode(data.y[masks[0]]).values)
-    probabilities = F.one_hot(torch.full_like(data.y, majority), int(data.y.max()) + 1).float()
-    return _result("majority", data, masks, seed, probabilities)
-
-
-def label_propagation(data: Data, masks: tuple[Tensor, Tensor, Tensor], seed: int,
-                      alphas: tuple[float, ...] = ALPHAS, num_layers: int = 10) -> RunResult:
-    """PyG's ``LabelPropagation`` from the training labels, ``alpha`` chosen on validation.
-
-    No features, no training. The weighted ``adj_t`` is passed as a sparse
-    matrix, which PyG normalizes to D^-1/2 A D^-1/2 itself; edge weights passed
-    next to an ``edge_index`` would *not* be normalized (chapter 7 shows the trap).
-    """
-    from torch_geometric.nn import LabelPropagation
-
-    train_mask, val_mask, _ = masks
-    known = data.y.clamp(min=0)  # unlabelled nodes are outside the mask; any valid class will do
-    best = None
-    start = time.perf_counter()
-    for alpha in alphas:
-        out = LabelPropagation(num_layers=num_layers, alpha=alpha)(known, _adjacency(data), mask=train_mask)
-        score = _accuracy(out, data.y, val_mask)
-        if best is None or score > best[0]:
-            best = (score, alpha, out)
-    seconds = (time.perf_counter() - start) / len(alphas)
-    return _result("label propagation", data, masks, seed, best[2], epochs_run=num_layers,
-                   seconds_per_epoch=seconds / num_layers, setting=f"α = {best[1]}")
-
-
-def correct_and_smooth(result: RunResult, data: Data, masks: tuple[Tensor, Tensor, Tensor],
-                       correction_alphas: tuple[float, ...] = (0.2, 0.5, 0.8),
-                       smoothing_alphas: tuple[float, ...] = ALPHAS, num_layers: int = 10) -> RunResult:
-    """PyG's ``CorrectAndSmooth`` on a trained model's probabilities, alphas chosen on validation.
-
-    Huang et al. (2021): spread the model's training-set errors over the graph
-    (correct), then propagate the training labels from the corrected
-    predictions (smooth). The graph is used after training, not inside the model.
-    """
-    from torch_geometric.nn import CorrectAndSmooth
-
-    train_mask, val_mask, _ = masks
-    adjacency, y_train = _adjacency(data), data.y[train_mask]
-    best = None
-    for correction in correction_alphas:
-        corrected = None
-        for smoothing in smoothing_alphas:
-            post = CorrectAndSmooth(num_layers, correction, num_layers, smoothing)
-            if corrected is None:  # the correction step does not depend on the smoothing alpha
-                corrected = post.correct(result.probabilities, y_train, train_mask, adjacency)
-            out = post.smooth(corrected, y_train, train_mask, adjacency)
-            score = _accuracy(out, data.y, val_mask)
-            if best is None or score > best[0]:
-                best = (score, f"α₁ = {correction}, α₂ = {smoothing}", out)
-    return _result(f"{result.model} + C&S", data, masks, result.seed, best[2], setting=best[1])
 
 
 def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], smooth: bool = True,
@@ -370,17 +159,6 @@ def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], 
     return table, runs
 
 
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± sample standard deviation (in %) over seeds, in the order the methods were run."""
-    order = list(dict.fromkeys(runs.method))
-    stats = runs.groupby("method", sort=False)[["accuracy", "macro-F1"]].agg(["mean", "std"]).loc[order]
-    return pd.DataFrame(
-        {metric: [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(stats[metric]["mean"], stats[metric]["std"])]
-         for metric in ("accuracy", "macro-F1")},
-        index=pd.Index(order, name="method"),
-    )
-
-
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -406,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="which product graph (default: household)")
     parser.add_argument("--weight", choices=WEIGHTS, default="npmi", help="edge weight used for top-k (default: npmi)")
     parser.add_argument("--top-k", type=_positive_int, default=10, help="neighbours kept per product (default: 10)")
-    parser.add_argument("--label", choices=LABELS, default="product_category", help="what to predict")
+    parser.add_argument("--label", choices=LABELS, default="product_category",
+                        help="the node label to predict (default: product_category)")
     parser.add_argument("--model", choices=MODELS, nargs="+", default=["gcn"],
                         help="one or more classifiers (default: gcn)")
     parser.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default: 100)")

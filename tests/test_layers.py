@@ -10,21 +10,16 @@ from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv, GraphConv
 from torch_geometric.utils import to_dense_adj, to_torch_csr_tensor
 
-from prodassoc_lab.data import BasketMatrix
-from prodassoc_lab.datasets import complete_journey_matrices
-from prodassoc_lab.exact import gcn_conv_exact, graph_conv_exact
-from prodassoc_lab.graph import product_graph
+from prodassoc_lab.datasets import popular_product_graph
+from prodassoc_lab.exact import article_path, gcn_conv_exact, graph_conv_exact
 from prodassoc_lab.layers import SeedGraphConv
-from prodassoc_lab.train import sparse_adjacency
+from prodassoc_lab.pyg_data import sparse_adjacency
 
 
 @pytest.fixture(scope="module")
 def real_subgraph():
     """The NPMI basket graph of the 300 most popular products with at least 50 baskets."""
-    baskets, _, products = complete_journey_matrices(min_baskets=50)
-    top = np.sort(np.argsort(-baskets.product_counts().to_numpy(), kind="stable")[:300])
-    subset = BasketMatrix(baskets.matrix[:, top], baskets.basket_ids, baskets.product_ids[top])
-    return product_graph(subset, products, weight="npmi", min_count=20, top_k=10).to_pyg("department")
+    return popular_product_graph(300).to_pyg("department")
 
 
 def copy_into_graphconv(seed: SeedGraphConv, reference: GraphConv) -> None:
@@ -104,7 +99,7 @@ def test_shape_errors_name_the_shapes():
         layer(torch.zeros(2, 3), edge_index, torch.ones(3))
 
 
-PATH = [[0, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 1, 0, 1, 0], [0, 0, 1, 0, 1], [0, 0, 0, 1, 0]]
+PATH = article_path()
 
 
 def path_edge_index() -> torch.Tensor:

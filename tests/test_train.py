@@ -10,19 +10,10 @@ from torch_geometric.data import Data
 from prodassoc_lab.features import FEATURES, product_features
 from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.models import NodeClassifier, _dropout
-from prodassoc_lab.train import (
-    MIN_PER_CLASS,
-    compare_models,
-    correct_and_smooth,
-    label_propagation,
-    main,
-    majority_baseline,
-    node_data,
-    sparse_adjacency,
-    stratified_masks,
-    summarize,
-    train_node_classifier,
-)
+from prodassoc_lab.baselines import correct_and_smooth, label_propagation, majority_baseline
+from prodassoc_lab.evaluation import MIN_PER_CLASS, stratified_masks, summarize
+from prodassoc_lab.pyg_data import node_data, sparse_adjacency
+from prodassoc_lab.train import compare_models, main, train_node_classifier
 
 
 def two_communities(n_per_class: int = 60, seed: int = 0) -> Data:
@@ -78,7 +69,7 @@ def test_comparison_table_has_every_method_and_seed():
 def test_training_needs_the_sparse_adjacency():
     data = two_communities(n_per_class=10)
     del data.adj_t
-    with pytest.raises(ValueError, match="data has no adj_t; add it with prodassoc_lab.train.sparse_adjacency"):
+    with pytest.raises(ValueError, match="data has no adj_t; add it with prodassoc_lab.pyg_data.sparse_adjacency"):
         train_node_classifier(data, stratified_masks(data.y, seed=0), "gcn", seed=0)
 
 

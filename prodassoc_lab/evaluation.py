@@ -1,0 +1,153 @@
+"""Scoring what the models predict: splits, accuracy, ranking metrics and result tables (chapters 6 and 7).
+
+Every method of a comparison is scored here, on the same masks or the same
+held-out baskets, so that a table compares like with like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import f1_score
+from sklearn.model_selection import train_test_split
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR
+
+from prodassoc_lab.completion import CompletionTask
+from prodassoc_lab.validation import seed_value
+
+MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training only
+
+
+class Masks(NamedTuple):
+    """Boolean node masks of one split: train, validation and test (disjoint)."""
+
+    train: Tensor
+    validation: Tensor
+    test: Tensor
+
+
+def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2) -> Masks:
+    """Boolean train/validation/test masks over the labelled nodes (``y >= 0``), stratified by class.
+
+    Unlike the article's ``train_test_split`` on adjacency rows, the graph stays whole:
+    only the *labels* are split. Classes with fewer than ``MIN_PER_CLASS`` labelled
+    nodes cannot be stratified and go to training.
+    """
+    seed = seed_value(seed)
+    labels = y.numpy()
+    labelled = np.flatnonzero(labels >= 0)
+    if len(labelled) == 0:
+        raise ValueError("no node has a label (y >= 0): there is nothing to split")
+    classes, counts = np.unique(labels[labelled], return_counts=True)
+    rare = np.isin(labels[labelled], classes[counts < MIN_PER_CLASS])
+    common = labelled[~rare]
+    train_idx, rest = train_test_split(common, train_size=train, stratify=labels[common], random_state=seed)
+    val_idx, test_idx = train_test_split(
+        rest, train_size=val / (1 - train), stratify=labels[rest], random_state=seed
+    )
+    masks = []
+    for idx in (np.concatenate([train_idx, labelled[rare]]), val_idx, test_idx):
+        mask = torch.zeros(len(labels), dtype=torch.bool)
+        mask[torch.from_numpy(idx)] = True
+        masks.append(mask)
+    return Masks(*masks)
+
+
+def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
+    """``masks`` as :class:`Masks`, after refusing anything but three boolean node masks that each select
+    at least one node, and only labelled ones."""
+    if len(masks) != 3:
+        raise ValueError(f"masks must be (train, validation, test), got {len(masks)} mask(s)")
+    for name, mask in zip(("train", "validation", "test"), masks):
+        if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != (data.num_nodes,):
+            raise ValueError(f"the {name} mask must be a boolean tensor of {data.num_nodes} entries (one per node)")
+        if not mask.any():
+            raise ValueError(f"the {name} mask selects no node")
+        if (data.y[mask] < 0).any():
+            raise ValueError(f"the {name} mask selects {int((data.y[mask] < 0).sum())} node(s) without a label")
+    return Masks(*masks)
+
+
+def accuracy_and_macro_f1(y_true: Tensor, y_pred: Tensor) -> tuple[float, float]:
+    """Accuracy and macro-F1 (every class present in ``y_true`` or ``y_pred`` weighs the same)."""
+    true, pred = y_true.numpy(), y_pred.numpy()
+    return float((true == pred).mean()), float(f1_score(true, pred, average="macro", zero_division=0))
+
+
+def accuracy(scores: Tensor, y: Tensor, mask: Tensor) -> float:
+    """Share of the nodes in ``mask`` whose highest-scoring class is their label ``y``."""
+    return (scores[mask].argmax(dim=1) == y[mask]).float().mean().item()
+
+
+@dataclass
+class RunResult:
+    """Test accuracy and macro-F1 of one method on one split, with its training record.
+
+    ``probabilities`` (nodes × classes) are what Correct & Smooth starts from;
+    ``setting`` names a hyperparameter chosen on the validation set, if any.
+    """
+
+    model: str
+    seed: int
+    accuracy: float
+    macro_f1: float
+    best_epoch: int = 0
+    epochs_run: int = 0
+    seconds_per_epoch: float = 0.0
+    setting: str = ""
+    history: list[dict] = field(default_factory=list, repr=False)
+    probabilities: Tensor | None = field(default=None, repr=False)
+
+    @property
+    def predictions(self) -> Tensor:
+        """The predicted class of every node."""
+        return self.probabilities.argmax(dim=1)
+
+
+def run_result(name: str, data: Data, masks: Masks, seed: int, probabilities: Tensor, **record) -> RunResult:
+    """The :class:`RunResult` of ``probabilities``, scored on the test mask."""
+    test = masks.test
+    test_accuracy, macro_f1 = accuracy_and_macro_f1(data.y[test], probabilities.argmax(dim=1)[test])
+    return RunResult(name, seed, test_accuracy, macro_f1, probabilities=probabilities, **record)
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sample standard deviation (in %) over seeds, in the order the methods were run."""
+    order = list(dict.fromkeys(runs.method))
+    stats = runs.groupby("method", sort=False)[["accuracy", "macro-F1"]].agg(["mean", "std"]).loc[order]
+    return pd.DataFrame(
+        {metric: [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(stats[metric]["mean"], stats[metric]["std"])]
+         for metric in ("accuracy", "macro-F1")},
+        index=pd.Index(order, name="method"),
+    )
+
+
+def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int = 10) -> dict[str, float]:
+    """Hit@k and MRR of the hidden products, with PyG's link-prediction metrics (chapter 6).
+
+    ``scores`` is (test queries × products); products already in the context are
+    excluded from the ranking. MRR is computed over the full ranking (no cut-off).
+    """
+    scores = torch.as_tensor(np.asarray(scores, dtype=np.float64)).clone()
+    expected = (len(task.hidden), task.n_products)
+    if tuple(scores.shape) != expected:
+        raise ValueError(f"scores must have shape (test queries, products) = {expected}, got {tuple(scores.shape)}")
+    if torch.isnan(scores).any():
+        query, product = (int(i) for i in torch.isnan(scores).nonzero()[0])
+        # argsort puts NaN first: a NaN score would count as the top-ranked product
+        raise ValueError(f"scores has {int(torch.isnan(scores).sum())} NaN value(s), the first at query {query}, "
+                         f"product {product}; a NaN cannot be ranked")
+    for n, items in enumerate(task.context):
+        scores[n, torch.as_tensor(items, dtype=torch.long)] = float("-inf")
+    ranking = scores.argsort(dim=1, descending=True, stable=True)
+    truth = torch.stack([torch.arange(len(task.hidden)), torch.as_tensor(task.hidden)])
+    hit, mrr = LinkPredHitRatio(k), LinkPredMRR(task.n_products)
+    hit.update(ranking[:, :k], truth)
+    mrr.update(ranking, truth)
+    return {f"Hit@{k}": float(hit.compute()), "MRR": float(mrr.compute())}
