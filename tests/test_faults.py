@@ -26,7 +26,7 @@ from prodassoc_lab.models import NodeClassifier
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.evaluation import stratified_masks
 from prodassoc_lab.pyg_data import sparse_adjacency
-from prodassoc_lab.train import save_checkpoint, train_node_classifier
+from prodassoc_lab.training import save_checkpoint, train_node_classifier
 from prodassoc_lab.validation import non_negative_float, positive_float, positive_int, seed_value
 
 

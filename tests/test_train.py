@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 import torch
@@ -13,7 +16,8 @@ from prodassoc_lab.models import NodeClassifier, _dropout
 from prodassoc_lab.baselines import correct_and_smooth, label_propagation, majority_baseline
 from prodassoc_lab.evaluation import MIN_PER_CLASS, stratified_masks, summarize
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
-from prodassoc_lab.train import compare_models, main, train_node_classifier
+from prodassoc_lab.train import MODEL_CHOICES, main
+from prodassoc_lab.training import compare_models, train_node_classifier
 
 
 def two_communities(n_per_class: int = 60, seed: int = 0) -> Data:
@@ -191,3 +195,16 @@ def test_dropout_keeps_the_expected_value_and_is_off_in_evaluation():
     assert (dropped == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
     assert dropped.mean().item() == pytest.approx(1.0, abs=0.02)
     assert _dropout(x, 0.3, training=False) is x
+
+
+def test_the_command_line_knows_every_model_kind():
+    from prodassoc_lab.models import MODELS
+
+    assert MODEL_CHOICES == MODELS
+
+
+def test_argument_errors_come_before_pytorch_is_imported():
+    code = ("import sys\nfrom prodassoc_lab.train import main\ntry:\n    main(['--epochs', '0'])\n"
+            "except SystemExit as exit:\n    print(exit.code, 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["2", "False"] and "--epochs: must be a positive integer" in run.stderr
