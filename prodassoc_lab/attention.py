@@ -25,6 +25,12 @@ def scaled_dot_product_attention(
     key. A query whose keys are all masked has no defined softmax (0/0): it
     raises ``ValueError`` instead of returning NaN or a silent row of zeros.
     """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, Tensor) or not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point torch.Tensor, got "
+                            f"{t.dtype if isinstance(t, Tensor) else type(t).__name__}")
+    if not q.dtype == k.dtype == v.dtype:
+        raise TypeError(f"q, k, v must share one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
         raise ValueError(
             f"q, k, v need at least 2 dimensions (..., length, features); got "
@@ -35,15 +41,22 @@ def scaled_dot_product_attention(
             f"q has {q.size(-1)} features per position (shape {tuple(q.shape)}) but k has "
             f"{k.size(-1)} (shape {tuple(k.shape)}); q kᵀ needs them equal"
         )
+    if q.size(-1) == 0 or k.size(-2) == 0:
+        raise ValueError(f"attention needs at least one feature and one key; got q {tuple(q.shape)}, k {tuple(k.shape)}")
     if k.size(-2) != v.size(-2):
         raise ValueError(
             f"k has {k.size(-2)} positions (shape {tuple(k.shape)}) but v has {v.size(-2)} "
             f"(shape {tuple(v.shape)}); every key needs a value"
         )
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    try:
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    except RuntimeError as exc:
+        raise ValueError(f"the leading (batch) dimensions of q {tuple(q.shape)} and k {tuple(k.shape)} "
+                         f"do not match: {exc}") from None
     if mask is not None:
-        if mask.dtype != torch.bool:
-            raise TypeError(f"mask must be boolean (True = may attend), got {mask.dtype}")
+        if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+            raise TypeError("mask must be a boolean torch.Tensor (True = may attend), got "
+                            f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
         try:
             mask = torch.broadcast_to(mask, scores.shape)
         except RuntimeError as exc:
@@ -106,6 +119,9 @@ class MultiHeadSelfAttention(torch.nn.Module):
         at padding, which no query may attend to. Returns the output (batch, length,
         embed_dim) and the weights per head (batch, heads, length, length).
         """
+        if not isinstance(x, Tensor) or x.dtype != self.in_proj.weight.dtype:
+            raise TypeError(f"x must be a torch.Tensor of the layer's dtype {self.in_proj.weight.dtype}, got "
+                            f"{x.dtype if isinstance(x, Tensor) else type(x).__name__}")
         if x.dim() != 3 or x.size(-1) != self.embed_dim:
             raise ValueError(f"x must have shape (batch, length, {self.embed_dim}), batch first, "
                              f"got {tuple(x.shape)}")

@@ -7,6 +7,7 @@ neighbours, with no features and (label propagation) no training at all.
 from __future__ import annotations
 
 import time
+from numbers import Real
 
 import torch
 import torch.nn.functional as F
@@ -15,8 +16,18 @@ from torch_geometric.nn import CorrectAndSmooth, LabelPropagation
 
 from prodassoc_lab.evaluation import Masks, RunResult, accuracy, as_masks, run_result
 from prodassoc_lab.pyg_data import require_adjacency
+from prodassoc_lab.validation import positive_int
 
 ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)  # propagation strengths tried on the validation set
+
+
+def _alphas(values: tuple[float, ...], name: str) -> tuple[float, ...]:
+    if isinstance(values, str) or not values:
+        raise ValueError(f"{name} must be a non-empty tuple of propagation strengths, got {values!r}")
+    for alpha in values:
+        if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha <= 1:
+            raise ValueError(f"{name}: every alpha must be a number in (0, 1], got {alpha!r}")
+    return tuple(float(alpha) for alpha in values)
 
 
 def majority_baseline(data: Data, masks: Masks, seed: int) -> RunResult:
@@ -36,6 +47,7 @@ def label_propagation(data: Data, masks: Masks, seed: int,
     next to an ``edge_index`` would *not* be normalized (chapter 7 shows the trap).
     """
     masks = as_masks(masks, data)
+    alphas, num_layers = _alphas(alphas, "alphas"), positive_int(num_layers, "num_layers")
     train_mask, val_mask = masks.train, masks.validation
     known = data.y.clamp(min=0)  # unlabelled nodes are outside the mask; any valid class will do
     best = None
@@ -60,6 +72,10 @@ def correct_and_smooth(result: RunResult, data: Data, masks: Masks,
     predictions (smooth). The graph is used after training, not inside the model.
     """
     masks = as_masks(masks, data)
+    correction_alphas = _alphas(correction_alphas, "correction_alphas")
+    smoothing_alphas, num_layers = _alphas(smoothing_alphas, "smoothing_alphas"), positive_int(num_layers, "num_layers")
+    if result.probabilities is None or result.probabilities.shape[0] != data.num_nodes:
+        raise ValueError(f"result {result.model!r} carries no probabilities for the {data.num_nodes} nodes")
     train_mask, val_mask = masks.train, masks.validation
     adjacency, y_train = require_adjacency(data), data.y[train_mask]
     best = None

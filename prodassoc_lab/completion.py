@@ -40,7 +40,11 @@ def completion_task(
     """
     n_test, max_context = positive_int(n_test, "n_test"), positive_int(max_context, "max_context")
     seed = seed_value(seed)
-    is_test = np.asarray(is_test, dtype=bool)
+    if not isinstance(baskets, BasketMatrix):
+        raise TypeError(f"baskets must be a BasketMatrix (see basket_matrix), got {type(baskets).__name__}")
+    is_test = np.asarray(is_test)
+    if is_test.dtype != bool:  # casting would read 'False', NaN or 2 as True
+        raise TypeError(f"is_test must be boolean (True = may be a test basket), got dtype {is_test.dtype}")
     if is_test.shape != (baskets.n_baskets,):
         raise ValueError(f"is_test must have one entry per basket ({baskets.n_baskets}), got {is_test.shape}")
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -97,6 +97,11 @@ def standardize_transactions(
         raise TransactionDataError(
             f"{source}: expected a pandas DataFrame, got {type(table).__name__}"
         )
+    named = [col for col in (basket_col, item_col, quantity_col, sales_col) if col is not None]
+    if not all(isinstance(col, str) for col in named):
+        raise TypeError(f"{source}: column names must be strings, got {named}")
+    if len(set(named)) < len(named):
+        raise ValueError(f"{source}: each role needs its own column, but {named} names one column twice")
     renames = {basket_col: BASKET, item_col: ITEM}
     if quantity_col is not None:
         renames[quantity_col] = QUANTITY
@@ -154,6 +159,9 @@ def _check_numeric(values: pd.Series, col: str, source: str) -> None:
     n_missing = int(values.isna().sum())
     if n_missing:
         raise TransactionDataError(f"{source}: column {col!r} has {n_missing} missing value(s)")
+    n_infinite = int(np.isinf(values.to_numpy(dtype=float)).sum())
+    if n_infinite:
+        raise TransactionDataError(f"{source}: column {col!r} has {n_infinite} infinite value(s)")
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,8 @@ def clean_transactions(
     first with quantities and sales summed. Rules whose column is absent are
     skipped and do not appear in the report.
     """
+    if not isinstance(transactions, pd.DataFrame):
+        raise TransactionDataError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
     if BASKET not in transactions.columns or ITEM not in transactions.columns:
         raise TransactionDataError(
             f"transactions need columns {BASKET!r} and {ITEM!r} "
@@ -198,6 +208,9 @@ def clean_transactions(
         )
     if transactions.empty:
         raise TransactionDataError("transactions: the table has no rows")
+    for col in (QUANTITY, SALES):
+        if col in transactions.columns:
+            _check_numeric(transactions[col], col, "transactions")
     removed: dict[str, int] = {}
     kept = transactions
     if QUANTITY in kept.columns:
@@ -205,6 +218,8 @@ def clean_transactions(
     if SALES in kept.columns:
         kept = _drop(kept, kept[SALES] <= 0, "sales value <= 0", removed)
     if products is not None:
+        if not isinstance(products, pd.DataFrame):
+            raise TransactionDataError(f"products: expected a pandas DataFrame, got {type(products).__name__}")
         if ITEM not in products.columns:
             raise TransactionDataError(
                 f"products: missing column {ITEM!r}; the table has {list(products.columns)}"
@@ -263,6 +278,11 @@ class BasketMatrix:
                 raise TransactionDataError(
                     f"BasketMatrix.{name} has {len(ids)} ids for a matrix of shape {self.matrix.shape}"
                 )
+            if len(ids) and pd.api.types.infer_dtype(ids, skipna=False) not in {"integer", "string"}:
+                raise TransactionDataError(
+                    f"BasketMatrix.{name} must be all integers or all strings, got "
+                    f"{pd.api.types.infer_dtype(ids, skipna=False)} values"
+                )
             if not ids.is_unique:
                 raise TransactionDataError(
                     f"BasketMatrix.{name} repeats ids, e.g. {list(ids[ids.duplicated()][:3])}"
@@ -308,6 +328,8 @@ class BasketMatrix:
 
 
 def _positions(index: pd.Index, ids: Iterable, what: str) -> np.ndarray:
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise TypeError(f"{what} ids must be a list (or array) of ids, got {type(ids).__name__} {ids!r}")
     ids = ids if isinstance(ids, (pd.Index, pd.Series, np.ndarray)) else list(ids)
     positions = index.get_indexer(ids)
     if (positions < 0).any():
@@ -324,6 +346,8 @@ def basket_matrix(transactions: pd.DataFrame, by: str = BASKET) -> BasketMatrix:
     Rows and columns are sorted by id. A product bought twice in one basket
     counts once: association analysis asks *whether* items meet, not how many.
     """
+    if not isinstance(transactions, pd.DataFrame):
+        raise TransactionDataError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
     for col in (by, ITEM):
         if col not in transactions.columns:
             raise TransactionDataError(
@@ -348,9 +372,12 @@ def filter_products(baskets: BasketMatrix, min_baskets: int) -> BasketMatrix:
 
     Baskets left empty are dropped, so every row still holds a purchase.
     """
+    _require_basket_matrix(baskets)
     min_baskets = positive_int(min_baskets, "min_baskets")
     counts = baskets.product_counts().to_numpy()
     keep_cols = np.flatnonzero(counts >= min_baskets)
+    if keep_cols.size == 0 and counts.size == 0:
+        raise TransactionDataError("the basket matrix has no products")
     if keep_cols.size == 0:
         raise TransactionDataError(
             f"min_baskets={min_baskets} removes every product: the most frequent one "
@@ -364,6 +391,7 @@ def top_products(baskets: BasketMatrix, k: int) -> BasketMatrix:
 
     As in :func:`filter_products`, baskets left empty are dropped.
     """
+    _require_basket_matrix(baskets)
     k = positive_int(k, "k")
     counts = baskets.product_counts().to_numpy()
     ranked = np.argsort(-counts, kind="stable")  # stable: equal counts keep id order
@@ -389,6 +417,11 @@ def _keep_products(baskets: BasketMatrix, keep_cols: np.ndarray, where: str) -> 
     )
     _require_multi_item_basket(result, where)
     return result
+
+
+def _require_basket_matrix(baskets: object) -> None:
+    if not isinstance(baskets, BasketMatrix):
+        raise TypeError(f"expected a BasketMatrix (see basket_matrix), got {type(baskets).__name__}")
 
 
 def _require_multi_item_basket(baskets: BasketMatrix, where: str) -> None:

@@ -19,7 +19,7 @@ from torch_geometric.data import Data
 from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR
 
 from prodassoc_lab.completion import CompletionTask
-from prodassoc_lab.validation import seed_value
+from prodassoc_lab.validation import positive_int, seed_value
 
 MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training only
 
@@ -40,6 +40,14 @@ def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2)
     nodes cannot be stratified and go to training.
     """
     seed = seed_value(seed)
+    if not isinstance(y, Tensor) or y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
+        raise TypeError(f"y must be a 1-D integer torch.Tensor of class codes (-1 = no label), got "
+                        f"{y.dtype if isinstance(y, Tensor) else type(y).__name__}")
+    for name, value in (("train", train), ("val", val)):
+        if isinstance(value, bool) or not isinstance(value, float | int) or not 0 < value < 1:
+            raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}")
+    if not train + val < 1:
+        raise ValueError(f"train + val must leave a test share: got train={train}, val={val}")
     labels = y.numpy()
     labelled = np.flatnonzero(labels >= 0)
     if len(labelled) == 0:
@@ -47,6 +55,9 @@ def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2)
     classes, counts = np.unique(labels[labelled], return_counts=True)
     rare = np.isin(labels[labelled], classes[counts < MIN_PER_CLASS])
     common = labelled[~rare]
+    if len(common) == 0:
+        raise ValueError(f"no class has {MIN_PER_CLASS} or more labelled nodes, so none can be split "
+                         "into training, validation and test")
     train_idx, rest = train_test_split(common, train_size=train, stratify=labels[common], random_state=seed)
     val_idx, test_idx = train_test_split(
         rest, train_size=val / (1 - train), stratify=labels[rest], random_state=seed
@@ -62,6 +73,8 @@ def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2)
 def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
     """``masks`` as :class:`Masks`, after refusing anything but three boolean node masks that each select
     at least one node, and only labelled ones."""
+    if getattr(data, "y", None) is None:
+        raise ValueError("data has no labels y; masks select labelled nodes")
     if len(masks) != 3:
         raise ValueError(f"masks must be (train, validation, test), got {len(masks)} mask(s)")
     for name, mask in zip(("train", "validation", "test"), masks):
@@ -71,6 +84,11 @@ def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
             raise ValueError(f"the {name} mask selects no node")
         if (data.y[mask] < 0).any():
             raise ValueError(f"the {name} mask selects {int((data.y[mask] < 0).sum())} node(s) without a label")
+    for (first, a), (second, b) in (((0, masks[0]), (1, masks[1])), ((0, masks[0]), (2, masks[2])),
+                                    ((1, masks[1]), (2, masks[2]))):
+        if (a & b).any():
+            names = ("train", "validation", "test")
+            raise ValueError(f"the {names[first]} and {names[second]} masks share {int((a & b).sum())} node(s)")
     return Masks(*masks)
 
 
@@ -81,7 +99,21 @@ def accuracy_and_macro_f1(y_true: Tensor, y_pred: Tensor) -> tuple[float, float]
 
 
 def accuracy(scores: Tensor, y: Tensor, mask: Tensor) -> float:
-    """Share of the nodes in ``mask`` whose highest-scoring class is their label ``y``."""
+    """Share of the nodes in ``mask`` whose highest-scoring class is their label ``y``.
+
+    ``mask`` is a boolean node mask or a tensor of node indices; it must select a node.
+    """
+    if not all(isinstance(t, Tensor) for t in (scores, y, mask)):
+        raise TypeError("scores, y and mask must be torch tensors")
+    if scores.dim() != 2 or scores.size(0) != y.size(0):
+        raise ValueError(f"scores (nodes × classes) {tuple(scores.shape)} and y {tuple(y.shape)} "
+                         "must have one row per node")
+    if mask.dtype == torch.bool and mask.shape != y.shape:
+        raise ValueError(f"a boolean mask needs one entry per node ({y.size(0)}), got {tuple(mask.shape)}")
+    if mask.dtype != torch.bool and (mask.is_floating_point() or mask.dim() != 1):
+        raise ValueError("mask must be a boolean node mask or a 1-D tensor of node indices")
+    if (mask.dtype == torch.bool and not mask.any()) or mask.numel() == 0:
+        raise ValueError("mask selects no node")
     return (scores[mask].argmax(dim=1) == y[mask]).float().mean().item()
 
 
@@ -118,7 +150,17 @@ def run_result(name: str, data: Data, masks: Masks, seed: int, probabilities: Te
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± sample standard deviation (in %) over seeds, in the order the methods were run."""
+    """Mean ± sample standard deviation (in %) over seeds, in the order the methods were run.
+
+    Needs two or more runs of every method (a standard deviation of one run is undefined).
+    """
+    missing = [col for col in ("method", "accuracy", "macro-F1") if col not in runs.columns]
+    if missing:
+        raise ValueError(f"runs lacks column(s) {missing}; it has {list(runs.columns)}")
+    if runs[["accuracy", "macro-F1"]].isna().any().any():
+        raise ValueError("runs holds missing accuracies or macro-F1 scores")
+    if (runs.groupby("method").size() < 2).any():
+        raise ValueError("every method needs two or more runs (seeds) for a mean ± standard deviation")
     order = list(dict.fromkeys(runs.method))
     stats = runs.groupby("method", sort=False)[["accuracy", "macro-F1"]].agg(["mean", "std"]).loc[order]
     return pd.DataFrame(
@@ -134,8 +176,20 @@ def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int
     ``scores`` is (test queries × products); products already in the context are
     excluded from the ranking. MRR is computed over the full ranking (no cut-off).
     """
-    scores = torch.as_tensor(np.asarray(scores, dtype=np.float64)).clone()
+    k = positive_int(k, "k")
+    try:
+        scores = torch.as_tensor(np.asarray(scores, dtype=np.float64)).clone()
+    except (TypeError, ValueError):
+        raise TypeError("scores must be numbers: an array (test queries × products)") from None
     expected = (len(task.hidden), task.n_products)
+    if expected[0] == 0:
+        raise ValueError("the task has no test query to score")
+    hidden = np.asarray(task.hidden)
+    if (hidden < 0).any() or (hidden >= task.n_products).any():
+        raise ValueError(f"the task's hidden products must be positions in [0, {task.n_products})")
+    inside = [n for n, items in enumerate(task.context) if hidden[n] in set(np.asarray(items).tolist())]
+    if inside:
+        raise ValueError(f"{len(inside)} query(ies) show their hidden product in the context, the first {inside[0]}")
     if tuple(scores.shape) != expected:
         raise ValueError(f"scores must have shape (test queries, products) = {expected}, got {tuple(scores.shape)}")
     if torch.isnan(scores).any():

@@ -49,6 +49,8 @@ def _exact(value: Any, name: str) -> sympy.Expr:
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: booleans are not numbers here, got {value!r}")
     if isinstance(value, sympy.Basic):
+        if value.has(sympy.nan, sympy.oo, -sympy.oo, sympy.zoo):
+            raise ValueError(f"{name}: {value} has no exact finite value")
         return value
     if isinstance(value, (int, np.integer)):
         return sympy.Integer(int(value))
@@ -59,7 +61,10 @@ def _exact(value: Any, name: str) -> sympy.Expr:
             raise ValueError(f"{name}: {value!r} has no exact value")
         return sympy.Rational(repr(float(value)))
     if isinstance(value, str):
-        return sympy.Rational(value)
+        try:
+            return sympy.Rational(value)
+        except (TypeError, ValueError, ZeroDivisionError):
+            raise ValueError(f"{name}: the text {value!r} is not an exact number (write e.g. '1/3' or '0.25')") from None
     raise TypeError(f"{name}: cannot make {value!r} ({type(value).__name__}) exact")
 
 

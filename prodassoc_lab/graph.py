@@ -53,8 +53,19 @@ class ProductGraph:
             raise ValueError(
                 f"ProductGraph.edges: source and target must be node positions, integers in [0, {len(self.nodes)})"
             )
-        if not np.isfinite(self.edges["weight"].to_numpy(dtype=float)).all():
+        try:
+            weights = self.edges["weight"].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"ProductGraph.edges: column 'weight' must be numeric, got {self.edges['weight'].dtype}") from None
+        if not np.isfinite(weights).all():
             raise ValueError("ProductGraph.edges: every weight must be a finite number")
+        if len(ends) and (ends.source == ends.target).any():
+            raise ValueError("ProductGraph.edges: a product cannot be its own partner (an edge has source = target)")
+        pairs = np.sort(ends.to_numpy(), axis=1)
+        if len(np.unique(pairs, axis=0)) < len(pairs):
+            raise ValueError("ProductGraph.edges lists a pair of products more than once")
+        if self.weight_name not in WEIGHTS:
+            raise ValueError(f"ProductGraph.weight_name must be one of {list(WEIGHTS)}, got {self.weight_name!r}")
 
     @property
     def num_nodes(self) -> int:
@@ -133,6 +144,8 @@ class ProductGraph:
         import torch
         from torch_geometric.utils import homophily, subgraph
 
+        if isinstance(labels, str) or not labels:
+            raise ValueError(f"labels must be a non-empty tuple of label names, got {labels!r}")
         all_edges = self._edge_index()
         rows = []
         for label in labels:

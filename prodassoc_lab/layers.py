@@ -10,6 +10,8 @@ from torch import Tensor
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import is_torch_sparse_tensor, spmm
 
+from prodassoc_lab.validation import positive_int
+
 
 class SeedGraphConv(MessagePassing):
     r"""The source article's §4.1 graph convolution with its indices fixed (chapter 4).
@@ -43,6 +45,7 @@ class SeedGraphConv(MessagePassing):
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
         super().__init__(aggr="add")
+        in_channels, out_channels = positive_int(in_channels, "in_channels"), positive_int(out_channels, "out_channels")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.lin_neigh = torch.nn.Linear(in_channels, out_channels, bias=bias)
@@ -80,6 +83,9 @@ class SeedGraphConv(MessagePassing):
                 )
         elif edge_index.dim() != 2 or edge_index.size(0) != 2:
             raise ValueError(f"edge_index must have shape (2, num_edges), got {tuple(edge_index.shape)}")
+        elif edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= x.size(0)):
+            raise ValueError(f"edge_index refers to node {int(edge_index.max())} (or a negative one), "
+                             f"but x has {x.size(0)} nodes")
         elif edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
             raise ValueError(
                 f"edge_weight must have shape ({edge_index.size(1)},) to match edge_index, "

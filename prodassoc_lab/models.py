@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Real
 
 import torch
 import torch.nn.functional as F
@@ -89,7 +90,7 @@ class NodeClassifier(torch.nn.Module):
         if kind == "gat" and hidden % GAT_HEADS:
             raise ValueError(f"gat splits the hidden layer over {GAT_HEADS} heads: hidden must be a multiple of "
                              f"{GAT_HEADS}, got {hidden}")
-        if not 0 <= dropout < 1:
+        if isinstance(dropout, bool) or not isinstance(dropout, Real) or not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.kind, self.dropout, self._spec = kind, dropout, KINDS[kind]
         self.first = self._spec.layer(in_channels, hidden, True, dropout)

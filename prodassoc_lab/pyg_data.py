@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
@@ -40,12 +41,19 @@ def node_data(product_graph: ProductGraph, label: str, features: pd.DataFrame) -
     weights make the normalization D^-1/2 of GCN and label propagation
     undefined. ``adj_t`` is added by :func:`sparse_adjacency`.
     """
-    if not features.index.equals(pd.Index(product_graph.nodes.product_id)):
-        raise ValueError("features must have one row per graph node, indexed by product_id in node order")
+    if not isinstance(features, pd.DataFrame) or not features.index.equals(pd.Index(product_graph.nodes.product_id)):
+        raise ValueError("features must be a DataFrame with one row per graph node, indexed by product_id in node order")
+    try:
+        values = features.to_numpy(dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"features must be numeric; dtypes {dict(features.dtypes.astype(str))}") from None
+    if not np.isfinite(values).all():
+        bad = features.columns[~np.isfinite(values).all(axis=0)].tolist()
+        raise ValueError(f"features hold NaN or infinite values in column(s) {bad}")
     data = product_graph.to_pyg(label)
     keep = data.edge_weight > 0
     data.edge_index, data.edge_weight = data.edge_index[:, keep], data.edge_weight[keep]
-    data.x = torch.tensor(features.to_numpy(), dtype=torch.float32)
+    data.x = torch.tensor(values)
     data.feature_names = list(features.columns)
     return sparse_adjacency(data)
 
@@ -57,7 +65,18 @@ def sparse_adjacency(data: Data) -> Data:
     makes GCN training several times faster on a CPU (chapter 7 measures it).
     Edge weights come from ``edge_weight`` when present and must not be negative.
     """
+    if getattr(data, "edge_index", None) is None or data.num_nodes is None:
+        raise ValueError("data needs edge_index and num_nodes to build its adjacency")
+    edge_index = data.edge_index
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2 \
+            or edge_index.is_floating_point():
+        raise ValueError("edge_index must be an integer tensor of shape (2, num_edges)")
+    if edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= data.num_nodes):
+        raise ValueError(f"edge_index refers to node {int(edge_index.max())} (or a negative one), "
+                         f"but data has {data.num_nodes} nodes")
     weight = data.edge_weight if "edge_weight" in data else None
+    if weight is not None and weight.shape != (edge_index.size(1),):
+        raise ValueError(f"edge_weight must have one entry per edge ({edge_index.size(1)}), got {tuple(weight.shape)}")
     if weight is not None and not torch.isfinite(weight).all():
         raise ValueError(f"{int((~torch.isfinite(weight)).sum())} edge weight(s) are NaN or infinite; "
                          "every edge weight must be a finite number")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from prodassoc_lab.validation import seed_value
+from prodassoc_lab.validation import finite_float, non_negative_float, seed_value
 
 #: How many threads PyTorch uses in the chapters (one, unless ``$PRODASSOC_LAB_THREADS`` says
 #: otherwise). Measured on a 2-core machine for chapter 7's models (one epoch of training
@@ -28,6 +28,7 @@ from prodassoc_lab.validation import seed_value
 #: notebook), 2 threads collapse to 66.5 ms while 1 thread stays at 26.6 ms. One thread also
 #: takes the core count out of the things that change the order of float sums.
 BOOK_THREADS = 1
+MAX_THREADS = 1024
 RECORD_ENV = "PRODASSOC_LAB_RECORD"  # a JSON-lines file: check_close appends what it checks (README)
 
 
@@ -58,8 +59,8 @@ def book_threads() -> int:
     text = os.environ.get("PRODASSOC_LAB_THREADS", "").strip()
     if not text:
         return BOOK_THREADS
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"PRODASSOC_LAB_THREADS must be a positive integer, got {text!r}")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_THREADS:
+        raise ValueError(f"PRODASSOC_LAB_THREADS must be an integer from 1 to {MAX_THREADS}, got {text!r}")
     return int(text)
 
 
@@ -79,8 +80,7 @@ def check_close(
     With ``$PRODASSOC_LAB_RECORD`` set, every comparison is also appended to that
     file (``benchmarks/tolerance_spread.py`` measures the spreads this way).
     """
-    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite non-negative number, got {tol!r}")
+    tol = non_negative_float(tol, "tol")
     if hasattr(reference, "items") or hasattr(value, "items"):
         if not (hasattr(reference, "items") and hasattr(value, "items")):
             raise TypeError(f"{what}: compare a mapping with a mapping, got value {type(value).__name__} "
@@ -95,9 +95,13 @@ def check_close(
         for name, stored in expected.items():
             check_close(values[name], stored, tol, f"{what} [{name}]")
         return
-    value, reference = float(value), float(reference)
-    if not math.isfinite(reference):
-        raise ValueError(f"{what}: the stored reference must be a finite number, got {reference}")
+    if isinstance(value, (bool, str)) or not hasattr(value, "__float__"):
+        raise TypeError(f"{what}: the value must be a number, got {type(value).__name__} {value!r}")
+    reference = finite_float(reference, f"{what}: the stored reference")
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf
     if os.environ.get(RECORD_ENV):
         with open(os.environ[RECORD_ENV], "a", encoding="utf-8") as record:
             record.write(json.dumps({"what": what, "value": value, "reference": reference, "tol": tol}) + "\n")

@@ -79,16 +79,47 @@ def pair_statistics(baskets: BasketMatrix, min_count: int = 1) -> pd.DataFrame:
 
 
 def lift(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: float) -> np.ndarray:
-    """Lift ``n n_ab / (n_a n_b)``: co-occurrence relative to independence (chapter 2)."""
-    return n * np.asarray(n_ab, dtype=np.float64) / (np.asarray(n_a, dtype=np.float64) * n_b)
+    """Lift ``n n_ab / (n_a n_b)``: co-occurrence relative to independence (chapter 2).
+
+    The counts must be consistent (``0 ≤ n_ab ≤ min(n_a, n_b)``, ``1 ≤ n_a, n_b ≤ n``),
+    or a ``ValueError`` says which one is not.
+    """
+    n_ab, n_a, n_b, n = _counts(n_ab, n_a, n_b, n)
+    return n * n_ab / (n_a * n_b)
+
+
+def _counts(n_ab, n_a, n_b, n) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    arrays = []
+    for name, value in (("n_ab", n_ab), ("n_a", n_a), ("n_b", n_b), ("n", n)):
+        array = np.asarray(value)
+        if array.dtype.kind not in "iuf" or not np.isfinite(array).all():
+            raise ValueError(f"{name} must hold finite numbers (counts), got {value!r}")
+        arrays.append(array.astype(np.float64))
+    n_ab, n_a, n_b, n = arrays
+    if n.ndim or n <= 0:
+        raise ValueError(f"n (the number of baskets) must be one positive number, got {n!r}")
+    try:
+        n_ab, n_a, n_b = np.broadcast_arrays(n_ab, n_a, n_b)
+    except ValueError as exc:
+        raise ValueError(f"n_ab, n_a and n_b must have matching shapes: {exc}") from None
+    if (n_ab < 0).any() or (n_ab > np.minimum(n_a, n_b)).any():
+        raise ValueError("n_ab must lie between 0 and min(n_a, n_b): a pair is never in more baskets than either item")
+    if (n_a < 1).any() or (n_b < 1).any() or (n_a > n).any() or (n_b > n).any():
+        raise ValueError("n_a and n_b must lie between 1 and n: each item is in at least one of the n baskets")
+    return n_ab, n_a, n_b, float(n)
 
 
 def npmi(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: float) -> np.ndarray:
-    """Normalized PMI ``log2(lift) / −log2(n_ab / n)`` in [−1, 1]; 1 when ``n_ab = n`` (chapter 2)."""
-    support = np.asarray(n_ab, dtype=np.float64) / n
-    pmi = np.log2(lift(n_ab, n_a, n_b, n))
+    """Normalized PMI ``log2(lift) / −log2(n_ab / n)`` in [−1, 1] (chapter 2).
+
+    At the ends it takes its limits: 1 when ``n_ab = n``, −1 when ``n_ab = 0``
+    (the pair is never bought together).
+    """
+    n_ab, n_a, n_b, n = _counts(n_ab, n_a, n_b, n)
+    support = n_ab / n
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(support < 1.0, pmi / -np.log2(support), 1.0)
+        pmi = np.log2(n * n_ab / (n_a * n_b))
+        return np.where(n_ab == 0, -1.0, np.where(support < 1.0, pmi / -np.log2(support), 1.0))
 
 
 def cooccurring_pairs(baskets: BasketMatrix, min_count: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

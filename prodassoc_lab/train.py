@@ -18,19 +18,20 @@ from prodassoc_lab.datasets import GRAPH_KINDS
 from prodassoc_lab.graph import LABELS, WEIGHTS
 from prodassoc_lab.validation import SEED_LIMIT
 
-# The names of prodassoc_lab.models.MODELS, written out so that --model is checked without importing
-# PyTorch; a unit test keeps the two equal.
+# The names of prodassoc_lab.models.MODELS and its GAT_HEADS, written out so that --model and --hidden
+# are checked without importing PyTorch; a unit test keeps them equal.
 MODEL_CHOICES = ("mlp", "gcn", "seed", "sage", "gat")
+GAT_HEADS = 4
 
 
-def _positive_int(text: str) -> int:
+def positive_integer(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_number(text: str) -> float:
     value = float(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
@@ -47,15 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--graph", choices=GRAPH_KINDS, default="household",
                         help="which product graph (default: household)")
     parser.add_argument("--weight", choices=WEIGHTS, default="npmi", help="edge weight used for top-k (default: npmi)")
-    parser.add_argument("--top-k", type=_positive_int, default=10, help="neighbours kept per product (default: 10)")
+    parser.add_argument("--top-k", type=positive_integer, default=10, help="neighbours kept per product (default: 10)")
     parser.add_argument("--label", choices=LABELS, default="product_category",
                         help="the node label to predict (default: product_category)")
     parser.add_argument("--model", choices=MODEL_CHOICES, nargs="+", default=["gcn"],
                         help="one or more classifiers (default: gcn)")
-    parser.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default: 100)")
-    parser.add_argument("--patience", type=_positive_int, default=30, help="early-stopping patience (default: 30)")
-    parser.add_argument("--hidden", type=_positive_int, default=64, help="hidden units (default: 64)")
-    parser.add_argument("--lr", type=_positive_float, default=0.03, help="learning rate (default: 0.03)")
+    parser.add_argument("--epochs", type=positive_integer, default=100, help="maximum epochs (default: 100)")
+    parser.add_argument("--patience", type=positive_integer, default=30, help="early-stopping patience (default: 30)")
+    parser.add_argument("--hidden", type=positive_integer, default=64, help="hidden units (default: 64)")
+    parser.add_argument("--lr", type=positive_number, default=0.03, help="learning rate (default: 0.03)")
     parser.add_argument("--seed", type=int, nargs="+", default=[0],
                         help="one or more seeds, each a split and an initialization (default: 0); "
                              "with several, the table shows mean ± std over them")
@@ -79,10 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.checkpoint is not None and (len(args.model) > 1 or len(args.seed) > 1):
         parser.error("--checkpoint: saves one model's weights; give one --model and one --seed")
     for option, path in (("--checkpoint", args.checkpoint), ("--results", args.results)):
-        if path is not None and not path.parent.is_dir():
+        if path is None:
+            continue
+        if str(path) in ("", ".") or path.is_dir():
+            parser.error(f"{option}: {str(path)!r} is a folder; give a file name")
+        if not path.parent.is_dir():
             parser.error(f"{option}: folder {path.parent} does not exist")
-        if path is not None and path.is_symlink():
+        if path.is_symlink():
             parser.error(f"{option}: {path} is a symbolic link; give the path of a regular file")
+    if args.checkpoint is not None and args.results is not None and args.checkpoint.resolve() == args.results.resolve():
+        parser.error("--results: the same file as --checkpoint; the table would overwrite the weights")
+    if "gat" in args.model and args.hidden % GAT_HEADS:
+        parser.error(f"--hidden: gat splits the hidden layer over {GAT_HEADS} heads, so it must be a multiple of "
+                     f"{GAT_HEADS}, got {args.hidden}")
 
     # Only now the heavy imports: every mistake above is reported at once.
     import pandas as pd

@@ -21,7 +21,7 @@ from torch_geometric.data import Data
 
 from prodassoc_lab.baselines import correct_and_smooth, label_propagation, majority_baseline
 from prodassoc_lab.evaluation import Masks, RunResult, accuracy, as_masks, run_result, stratified_masks
-from prodassoc_lab.models import NodeClassifier
+from prodassoc_lab.models import MODELS, NodeClassifier
 from prodassoc_lab.pyg_data import require_adjacency
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import non_negative_float, positive_float, positive_int
@@ -53,6 +53,14 @@ def train_node_classifier(
         positive_int(value, name)
     positive_float(lr, "lr")
     non_negative_float(weight_decay, "weight_decay")
+    if kind not in MODELS:
+        raise ValueError(f"unknown model {kind!r}; choose one of {list(MODELS)}")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
+        raise ValueError(f"checkpoint: folder {Path(checkpoint).parent} does not exist")
     masks = as_masks(masks, data)
     set_seed(seed)
     adjacency = require_adjacency(data).to(device)
@@ -114,7 +122,11 @@ def save_checkpoint(state: dict, path: Path) -> None:
     ``path`` in one step. A symbolic link at ``path`` is refused rather than
     followed, so the file it points to is never overwritten.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}")
     path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"checkpoint: folder {path.parent} does not exist")
     if path.is_symlink():
         raise ValueError(f"checkpoint {path} is a symbolic link; give the path of a regular file")
     if path.exists() and not path.is_file():
@@ -137,6 +149,13 @@ def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], 
     training histories and probabilities). ``smooth`` adds each model followed
     by Correct & Smooth.
     """
+    if isinstance(models, str) or not models or not all(isinstance(m, str) for m in models):
+        raise ValueError(f"models must be a non-empty tuple of model names, got {models!r}")
+    if isinstance(seeds, int) or not seeds:
+        raise ValueError(f"seeds must be a non-empty tuple of seeds, got {seeds!r}")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
     runs = []
     for seed in seeds:
         masks = stratified_masks(data.y, seed)

@@ -37,13 +37,28 @@ def seed_value(value: object, name: str = "seed") -> int:
 
 def positive_float(value: object, name: str) -> float:
     """``value`` as a ``float`` if it is a finite number > 0, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+    number = finite_float(value, name, "a finite positive number")
+    if number <= 0:
         raise ValueError(f"{name} must be a finite positive number, got {value!r}")
-    return float(value)
+    return number
 
 
 def non_negative_float(value: object, name: str) -> float:
     """``value`` as a ``float`` if it is a finite number ≥ 0, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+    number = finite_float(value, name, "a finite non-negative number")
+    if number < 0:
         raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
-    return float(value)
+    return number
+
+
+def finite_float(value: object, name: str, wanted: str = "a finite number") -> float:
+    """``value`` as a ``float`` if it is a real number (not ``bool``) that a float holds finitely."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"{name} must be {wanted}, got an integer too large for a float") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return number

@@ -46,7 +46,7 @@ def test_shape_errors_name_the_shapes(qkv):
         scaled_dot_product_attention(q, k, v[..., :6, :])
     with pytest.raises(ValueError, match=r"mask of shape \(4,\) does not broadcast"):
         scaled_dot_product_attention(q, k, v, torch.ones(4, dtype=torch.bool))
-    with pytest.raises(TypeError, match="mask must be boolean"):
+    with pytest.raises(TypeError, match="mask must be a boolean torch.Tensor"):
         scaled_dot_product_attention(q, k, v, torch.ones(5, 7))
 
 

@@ -13,27 +13,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
+import sympy
 import torch
 from torch_geometric.data import Data
 
 from prodassoc_lab import datasets
-from prodassoc_lab.attention import MultiHeadSelfAttention
-from prodassoc_lab.completion import completion_task
-from prodassoc_lab.data import TransactionDataError, basket_matrix
+from prodassoc_lab.attention import MultiHeadSelfAttention, scaled_dot_product_attention
+from prodassoc_lab.baselines import label_propagation
+from prodassoc_lab.completion import CompletionTask, completion_task
+from prodassoc_lab.data import (BasketMatrix, TransactionDataError, basket_matrix, clean_transactions, filter_products,
+                                select_products, standardize_transactions)
+from prodassoc_lab.evaluation import accuracy, as_masks, rank_metrics, stratified_masks, summarize
+from prodassoc_lab.exact import to_exact
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.models import NodeClassifier
-from prodassoc_lab.reproducibility import set_seed
-from prodassoc_lab.evaluation import stratified_masks
 from prodassoc_lab.pyg_data import sparse_adjacency
-from prodassoc_lab.training import save_checkpoint, train_node_classifier
+from prodassoc_lab.reproducibility import book_threads, check_close, set_seed
+from prodassoc_lab.rules import lift, npmi
+from prodassoc_lab.training import compare_models, save_checkpoint, train_node_classifier
 from prodassoc_lab.validation import non_negative_float, positive_float, positive_int, seed_value
 
 
 def tiny_graph(ids=(10, 20, 30, 40)) -> ProductGraph:
     nodes = pd.DataFrame({"product_id": list(ids), "department": ["A", "A", "B", "B"]})
     edges = pd.DataFrame({"source": [0, 1, 2, 0], "target": [1, 2, 3, 3], "weight": [0.5, 0.2, 0.9, 0.1]})
-    return ProductGraph(nodes, edges, "weight")
+    return ProductGraph(nodes, edges, "npmi")
 
 
 def communities() -> Data:
@@ -65,7 +71,7 @@ def communities() -> Data:
 )
 def test_a_bad_product_graph_is_refused(nodes, edges, message):
     with pytest.raises(ValueError, match=message):
-        ProductGraph(nodes, edges, "weight")
+        ProductGraph(nodes, edges, "npmi")
 
 
 @pytest.mark.parametrize(
@@ -168,7 +174,7 @@ def test_a_damaged_cache_is_rebuilt_with_a_message(tmp_path, damage):
     else:
         tiny_graph().edges.iloc[:0].to_parquet(edges)
     with pytest.warns(UserWarning, match=f"the cached graph in {tmp_path} cannot be read"):
-        assert datasets._read_cached_graph(tmp_path, "weight") is None
+        assert datasets._read_cached_graph(tmp_path, "npmi") is None
 
 
 def _write_many(folder: str) -> None:
@@ -181,7 +187,7 @@ def _read_many(folder: str, failures) -> None:
         warnings.simplefilter("error")  # a warning means the reader saw a broken file
         for _ in range(60):
             try:
-                graph = datasets._read_cached_graph(Path(folder), "weight")
+                graph = datasets._read_cached_graph(Path(folder), "npmi")
                 assert graph is None or graph.edges.equals(tiny_graph().edges)
             except Exception as exc:  # noqa: BLE001 - counted, then reported by the test
                 failures.append(repr(exc))
@@ -297,3 +303,147 @@ def test_repeated_products_in_the_product_table_are_refused():
 def test_the_articles_layer_names_a_wrong_input(inputs, error, message):
     with pytest.raises(error, match=message):
         SeedGraphConv(3, 2)(*inputs())
+
+
+# --- found by an adversarial review: each was a silent wrong result, a crash or a raw traceback ---
+
+
+def _shop() -> pd.DataFrame:
+    return pd.DataFrame({"b": [1, 1, 2, 2, 3], "p": [10, 11, 10, 11, 12], "q": [1, 2, 1, 1, 1],
+                         "s": [1.0, 2.0, 1.0, 1.0, 1.0]})
+
+
+def _small_data() -> tuple[Data, tuple]:
+    data = communities()
+    return data, stratified_masks(data.y, 0)
+
+
+def _task(hidden, context, n_products=3):
+    return CompletionTask([], [np.array(c) for c in context], np.array(hidden, dtype=int), n_products)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: sparse_adjacency(Data(edge_index=torch.tensor([[0], [5]]), num_nodes=3)), ValueError,
+         "edge_index refers to node 5 .* but data has 3 nodes"),
+        (lambda: sparse_adjacency(Data(edge_index=torch.tensor([[5], [0]]), num_nodes=3)), ValueError,
+         "edge_index refers to node 5"),
+        (lambda: sparse_adjacency(Data(edge_index=torch.tensor([[-1], [0]]), num_nodes=3)), ValueError,
+         "or a negative one"),
+        (lambda: sparse_adjacency(Data(edge_index=torch.tensor([[0], [1]]), edge_weight=torch.tensor([1.0, 2.0]),
+                                       num_nodes=3)), ValueError, r"edge_weight must have one entry per edge \(1\)"),
+        (lambda: standardize_transactions(_shop(), "b", "b"), ValueError, "names one column twice"),
+        (lambda: standardize_transactions(_shop(), "b", "p", quantity_col="q", sales_col="q"), ValueError,
+         "names one column twice"),
+        (lambda: standardize_transactions(_shop().assign(q=[1, np.inf, 1, 1, 1]), "b", "p", quantity_col="q"),
+         TransactionDataError, "'q' has 1 infinite value"),
+        (lambda: standardize_transactions(_shop().assign(s=[1.0, -np.inf, 1, 1, 1]), "b", "p", sales_col="s"),
+         TransactionDataError, "'s' has 1 infinite value"),
+        (lambda: clean_transactions(pd.DataFrame({"basket_id": [1, 1], "product_id": [1, 2], "quantity": [1, np.nan]})),
+         TransactionDataError, "'quantity' has 1 missing value"),
+        (lambda: clean_transactions([[1, 2]]), TransactionDataError, "expected a pandas DataFrame, got list"),
+        (lambda: basket_matrix([[1]]), TransactionDataError, "expected a pandas DataFrame, got list"),
+        (lambda: select_products(basket_matrix(standardize_transactions(_shop(), "b", "p")), "ab"), TypeError,
+         "product ids must be a list"),
+        (lambda: BasketMatrix(sp.csr_array(np.ones((1, 2))), pd.Index([1]), pd.Index([1, "1"])),
+         TransactionDataError, "product_ids must be all integers or all strings"),
+        (lambda: filter_products(np.eye(2), 1), TypeError, "expected a BasketMatrix"),
+        (lambda: lift(5, 2, 2, 10), ValueError, "n_ab must lie between 0 and min"),
+        (lambda: lift(-1, 2, 2, 10), ValueError, "n_ab must lie between 0 and min"),
+        (lambda: lift(0, 0, 1, 10), ValueError, "n_a and n_b must lie between 1 and n"),
+        (lambda: lift(1, 1, 1, 0), ValueError, r"n \(the number of baskets\) must be one positive number"),
+        (lambda: lift("1", 1, 1, 10), ValueError, "n_ab must hold finite numbers"),
+        (lambda: npmi(np.nan, 2, 2, 10), ValueError, "n_ab must hold finite numbers"),
+        (lambda: ProductGraph(pd.DataFrame({"product_id": [1, 2]}),
+                              pd.DataFrame({"source": [0], "target": [0], "weight": [1.0]}), "npmi"),
+         ValueError, "cannot be its own partner"),
+        (lambda: ProductGraph(pd.DataFrame({"product_id": [1, 2]}),
+                              pd.DataFrame({"source": [0, 1], "target": [1, 0], "weight": [1.0, 2.0]}), "npmi"),
+         ValueError, "lists a pair of products more than once"),
+        (lambda: ProductGraph(pd.DataFrame({"product_id": [1, 2]}),
+                              pd.DataFrame({"source": [0], "target": [1], "weight": [1.0]}), "bogus"),
+         ValueError, "weight_name must be one of"),
+        (lambda: ProductGraph(pd.DataFrame({"product_id": [1, 2]}),
+                              pd.DataFrame({"source": [0], "target": [1], "weight": ["heavy"]}), "npmi"),
+         ValueError, "column 'weight' must be numeric"),
+        (lambda: tiny_graph().homophily(()), ValueError, "labels must be a non-empty tuple"),
+        (lambda: to_exact([sympy.nan]), ValueError, "has no exact finite value"),
+        (lambda: to_exact([sympy.oo]), ValueError, "has no exact finite value"),
+        (lambda: to_exact(["1/0"]), ValueError, "the text '1/0' is not an exact number"),
+        (lambda: SeedGraphConv(True, 3), ValueError, "in_channels must be a positive integer, got True"),
+        (lambda: SeedGraphConv(0, 3), ValueError, "in_channels must be a positive integer, got 0"),
+        (lambda: SeedGraphConv(2, 2)(torch.eye(3, 2), torch.tensor([[0, 1], [1, 5]])), ValueError,
+         "edge_index refers to node 5 .* but x has 3 nodes"),
+        (lambda: scaled_dot_product_attention(torch.randn(3, 0), torch.randn(3, 0), torch.randn(3, 2)), ValueError,
+         "at least one feature and one key"),
+        (lambda: scaled_dot_product_attention(torch.randn(3, 4), torch.randn(0, 4), torch.randn(0, 2)), ValueError,
+         "at least one feature and one key"),
+        (lambda: scaled_dot_product_attention(np.ones((3, 4)), torch.ones(3, 4), torch.ones(3, 4)), TypeError,
+         "q must be a floating-point torch.Tensor"),
+        (lambda: scaled_dot_product_attention(torch.ones(3, 4), torch.ones(3, 4), torch.ones(3, 4).double()),
+         TypeError, "q, k, v must share one dtype"),
+        (lambda: scaled_dot_product_attention(torch.ones(3, 4), torch.ones(3, 4), torch.ones(3, 4),
+                                              np.ones((3, 3), bool)), TypeError, "mask must be a boolean torch.Tensor"),
+        (lambda: MultiHeadSelfAttention(8, 2)(torch.randn(1, 3, 8).double()), TypeError, "the layer's dtype"),
+        (lambda: completion_task(basket_matrix(standardize_transactions(_shop(), "b", "p")),
+                                 np.array(["False", "False", "True"]), 1, 1, 0), TypeError, "is_test must be boolean"),
+        (lambda: rank_metrics(np.zeros((2, 3)), _task([1, 2], [[0], [1]]), k=0), ValueError,
+         "k must be a positive integer, got 0"),
+        (lambda: rank_metrics(np.zeros((2, 3)), _task([1, 2], [[0], [1]]), k=True), ValueError,
+         "k must be a positive integer, got True"),
+        (lambda: rank_metrics(np.zeros((2, 3)), _task([1, 1], [[1], [0]])), ValueError,
+         "show their hidden product in the context"),
+        (lambda: rank_metrics(np.zeros((2, 3)), _task([1, 5], [[0], [1]])), ValueError,
+         r"hidden products must be positions in \[0, 3\)"),
+        (lambda: rank_metrics(np.zeros((0, 3)), _task([], [])), ValueError, "no test query"),
+        (lambda: rank_metrics([["a", "b", "c"]] * 2, _task([1, 2], [[0], [1]])), TypeError, "scores must be numbers"),
+        (lambda: accuracy(torch.randn(60, 3), torch.zeros(60, dtype=torch.long), torch.zeros(60, dtype=torch.bool)),
+         ValueError, "mask selects no node"),
+        (lambda: summarize(pd.DataFrame({"method": ["a"], "accuracy": [0.5], "macro-F1": [0.4]})), ValueError,
+         "two or more runs"),
+        (lambda: summarize(pd.DataFrame({"method": ["a"], "acc": [0.5]})), ValueError, r"lacks column\(s\)"),
+        (lambda: as_masks((_small_data()[1][0], _small_data()[1][1], _small_data()[1][0]), _small_data()[0]),
+         ValueError, "the train and test masks share"),
+        (lambda: as_masks(_small_data()[1], Data(num_nodes=60)), ValueError, "data has no labels y"),
+        (lambda: label_propagation(*_small_data(), seed=0, alphas=(1.5,)), ValueError, r"every alpha must be a number in \(0, 1\]"),
+        (lambda: label_propagation(*_small_data(), seed=0, alphas=()), ValueError, "alphas must be a non-empty tuple"),
+        (lambda: label_propagation(*_small_data(), seed=0, num_layers=0), ValueError,
+         "num_layers must be a positive integer"),
+        (lambda: NodeClassifier("gcn", 3, 8, 2, dropout=False), ValueError, r"dropout must be in \[0, 1\), got False"),
+        (lambda: NodeClassifier("gcn", 3, 8, 2, dropout="0.5"), ValueError, r"dropout must be in \[0, 1\)"),
+        (lambda: compare_models(_small_data()[0], "mlp", (0,)), ValueError, "models must be a non-empty tuple"),
+        (lambda: compare_models(_small_data()[0], ("mlp",), ()), ValueError, "seeds must be a non-empty tuple"),
+        (lambda: train_node_classifier(*_small_data(), "mlp", seed=0, device="tpu"), ValueError,
+         "device must be 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
+        (lambda: save_checkpoint({}, 5), TypeError, "path must be a file path, got int"),
+        (lambda: save_checkpoint({}, "/no/such/folder/x.pt"), ValueError, "folder /no/such/folder does not exist"),
+        (lambda: positive_float(10**400, "lr"), ValueError, "lr must be a finite positive number, got an integer too large"),
+        (lambda: check_close("abc", 1.0, 0.1, "x"), TypeError, "x: the value must be a number, got str"),
+        (lambda: check_close(10**400, 1.0, 0.1, "x"), AssertionError, "x: got inf, not a finite number"),
+        (lambda: stratified_masks(np.zeros(10, dtype=int), 0), TypeError, "y must be a 1-D integer torch.Tensor"),
+        (lambda: stratified_masks(torch.zeros(10, dtype=torch.long), 0, train=1.5), ValueError,
+         "train must be a fraction strictly between 0 and 1"),
+        (lambda: stratified_masks(torch.zeros(10, dtype=torch.long), 0, train=0.8, val=0.3), ValueError,
+         "train \\+ val must leave a test share"),
+        (lambda: stratified_masks(torch.tensor([0, 1, 2, 3, -1]), 0), ValueError, "no class has 5 or more labelled"),
+    ],
+)
+def test_reviewed_bad_inputs_get_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_npmi_of_a_pair_never_bought_together_is_minus_one():
+    assert npmi(0, 2, 2, 10) == -1.0 and npmi(np.array([0, 2]), 2, 2, 10)[0] == -1.0
+
+
+def test_a_numpy_float_tolerance_is_accepted():
+    check_close(1.0, 1.05, tol=np.float32(0.1), what="x")
+
+
+@pytest.mark.parametrize("text", ["²", "1" + "0" * 30])
+def test_odd_thread_counts_are_refused(monkeypatch, text):
+    monkeypatch.setenv("PRODASSOC_LAB_THREADS", text)
+    with pytest.raises(ValueError, match="PRODASSOC_LAB_THREADS must be an integer from 1 to 1024"):
+        book_threads()

@@ -118,6 +118,11 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
         (["--results", "/no/such/folder/runs.csv"], "--results: folder /no/such/folder does not exist"),
         (["--seed", "0", "-1"], "--seed: seeds must be integers in [0, 2**32), got [0, -1]"),
         (["--seed", "4294967296"], "--seed: seeds must be integers in [0, 2**32), got [4294967296]"),
+        (["--epochs", "many"], "--epochs: invalid positive_integer value: 'many'"),
+        (["--checkpoint", "."], "--checkpoint: '.' is a folder; give a file name"),
+        (["--results", "/tmp"], "--results: '/tmp' is a folder; give a file name"),
+        (["--checkpoint", "out.pt", "--results", "out.pt"], "--results: the same file as --checkpoint"),
+        (["--model", "gat", "--hidden", "30"], "--hidden: gat splits the hidden layer over 4 heads"),
         (["--model", "gcn", "mlp", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
         (["--seed", "0", "1", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
     ],
@@ -198,9 +203,9 @@ def test_dropout_keeps_the_expected_value_and_is_off_in_evaluation():
 
 
 def test_the_command_line_knows_every_model_kind():
-    from prodassoc_lab.models import MODELS
+    from prodassoc_lab import models, train
 
-    assert MODEL_CHOICES == MODELS
+    assert MODEL_CHOICES == models.MODELS and train.GAT_HEADS == models.GAT_HEADS
 
 
 def test_argument_errors_come_before_pytorch_is_imported():
