@@ -61,3 +61,12 @@ def completion_task(
         context.append(items[1 : 1 + max_context])
     train = [x.indices[x.indptr[r] : x.indptr[r + 1]] for r in np.flatnonzero(usable & ~is_test)]
     return CompletionTask(train, context, hidden, baskets.n_products)
+
+
+def __getattr__(name: str):
+    # rank_metrics moved to prodassoc_lab.evaluation, beside the other metrics; the old import keeps working
+    if name == "rank_metrics":
+        from prodassoc_lab.evaluation import rank_metrics
+
+        return rank_metrics
+    raise AttributeError(f"module 'prodassoc_lab.completion' has no attribute {name!r}")

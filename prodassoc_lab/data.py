@@ -7,6 +7,7 @@ Every function here either returns a correct result or raises
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable
@@ -54,6 +55,8 @@ def read_transactions(
     ``sales_value``); other columns are kept as they are. In a CSV file the
     basket and item ids are read as text, so ``007`` and ``7`` stay two ids.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".parquet", ".pq"}:

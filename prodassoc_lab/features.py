@@ -42,6 +42,10 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
     standardized to mean 0 and variance 1 over the given products; that uses no
     labels, so it is the same for every train/test split.
     """
+    if not isinstance(product_ids, pd.Index):
+        raise TypeError(f"product_ids must be a pandas Index, got {type(product_ids).__name__}")
+    if len(product_ids) < 2 or not product_ids.is_unique:
+        raise ValueError("product_ids must name two or more distinct products: features are standardized over them")
     missing = [c for c in ("product_id", "basket_id", "household_id", "quantity", "sales_value",
                            "retail_disc", "coupon_disc", "transaction_timestamp") if c not in transactions.columns]
     if missing:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError
 from prodassoc_lab.rules import cooccurring_pairs, lift, npmi
-from prodassoc_lab.validation import positive_int
+from prodassoc_lab.validation import finite_float, positive_int
 
 WEIGHTS = ("count", "lift", "npmi")
 LABELS = ("department", "product_category", "product_type")
@@ -78,7 +78,7 @@ class ProductGraph:
 
     def degrees(self) -> np.ndarray:
         """Number of neighbours of each node."""
-        ends = np.concatenate([self.edges.source.to_numpy(), self.edges.target.to_numpy()])
+        ends = np.concatenate([self.edges.source.to_numpy(), self.edges.target.to_numpy()]).astype(np.int64)
         return np.bincount(ends, minlength=self.num_nodes)
 
     def adjacency(self) -> sp.csr_array:
@@ -207,7 +207,7 @@ def product_graph(
     )
     edges["weight"] = edges[weight].astype(np.float64)
     if min_weight is not None:
-        edges = edges[edges.weight >= min_weight]
+        edges = edges[edges.weight >= finite_float(min_weight, "min_weight")]
     if top_k is not None:
         edges = edges.iloc[_top_k_either_end(edges, baskets.n_products, int(top_k))]
     if edges.empty:

@@ -164,7 +164,7 @@ def test_features_hold_no_label_text():
     with pytest.raises(ValueError, match=r"1 product\(s\) have no purchase line, e\.g\. \[4\]"):
         product_features(lines, products, pd.Index([1, 4]))
     with pytest.raises(ValueError, match=r"transactions lack column\(s\) \['retail_disc'\]"):
-        product_features(lines.drop(columns="retail_disc"), products, pd.Index([1]))
+        product_features(lines.drop(columns="retail_disc"), products, pd.Index([1, 2]))
 
 
 def test_label_propagation_follows_its_formula_with_edge_weights():
@@ -213,3 +213,13 @@ def test_argument_errors_come_before_pytorch_is_imported():
             "except SystemExit as exit:\n    print(exit.code, 'torch' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.stdout.split() == ["2", "False"] and "--epochs: must be a positive integer" in run.stderr
+
+
+def test_names_that_moved_out_of_train_still_import():
+    from prodassoc_lab.completion import rank_metrics as old_rank_metrics
+    from prodassoc_lab.evaluation import rank_metrics
+    from prodassoc_lab.train import compare_models as old_compare_models
+    from prodassoc_lab.train import stratified_masks as old_masks
+
+    assert old_compare_models is compare_models and old_masks is stratified_masks
+    assert old_rank_metrics is rank_metrics
