@@ -23,9 +23,10 @@ from prodassoc_lab.attention import MultiHeadSelfAttention, scaled_dot_product_a
 from prodassoc_lab.baselines import label_propagation
 from prodassoc_lab.completion import CompletionTask, completion_task
 from prodassoc_lab.data import (BasketMatrix, TransactionDataError, basket_matrix, clean_transactions, filter_products,
-                                select_products, standardize_transactions)
+                                read_transactions, select_products, standardize_transactions)
 from prodassoc_lab.evaluation import accuracy, as_masks, rank_metrics, stratified_masks, summarize
 from prodassoc_lab.exact import to_exact
+from prodassoc_lab.features import product_features
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.models import NodeClassifier
@@ -447,3 +448,20 @@ def test_odd_thread_counts_are_refused(monkeypatch, text):
     monkeypatch.setenv("PRODASSOC_LAB_THREADS", text)
     with pytest.raises(ValueError, match="PRODASSOC_LAB_THREADS must be an integer from 1 to 1024"):
         book_threads()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: product_features(pd.DataFrame(), pd.DataFrame(), [1, 2]), TypeError, "product_ids must be a pandas Index"),
+        (lambda: product_features(pd.DataFrame(), pd.DataFrame(), pd.Index([1])), ValueError, "two or more distinct"),
+        (lambda: product_features(pd.DataFrame(), pd.DataFrame(), pd.Index([1, 1])), ValueError, "two or more distinct"),
+        (lambda: product_graph(basket_matrix(standardize_transactions(_shop(), "b", "p")),
+                               pd.DataFrame({"product_id": [10, 11, 12]}), weight="count", min_count=1, min_weight=True),
+         ValueError, "min_weight must be a finite number, got True"),
+        (lambda: read_transactions(5, "b", "p"), TypeError, "path must be a file path, got int"),
+    ],
+)
+def test_more_arguments_are_checked(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
