@@ -66,31 +66,19 @@ def test_missing_file_is_named(tmp_path):
         read_transactions(tmp_path / "absent.csv", "order", "sku")
 
 
-def test_unknown_suffix(tmp_path):
-    path = tmp_path / "lines.xlsx"
-    path.write_text("x")
-    with pytest.raises(TransactionDataError, match="expected a .csv or .parquet file"):
-        read_transactions(path, "order", "sku")
-
-
-def test_unreadable_parquet(tmp_path):
-    path = tmp_path / "lines.parquet"
-    path.write_text("this is not parquet")
-    with pytest.raises(TransactionDataError, match="cannot read .* as Parquet"):
-        read_transactions(path, "order", "sku")
-
-
-def test_empty_csv_file(tmp_path):
-    path = tmp_path / "lines.csv"
-    path.write_text("")
-    with pytest.raises(TransactionDataError, match="the file is empty"):
-        read_transactions(path, "order", "sku")
-
-
-def test_csv_with_header_only_is_an_empty_table(tmp_path):
-    path = tmp_path / "lines.csv"
-    path.write_text("order,sku\n")
-    with pytest.raises(TransactionDataError, match="has no rows"):
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("lines.xlsx", "x", "expected a .csv or .parquet file"),
+        ("lines.parquet", "this is not parquet", "cannot read .* as Parquet"),
+        ("lines.csv", "", "the file is empty"),
+        ("lines.csv", "order,sku\n", "has no rows"),  # a header only is an empty table
+    ],
+)
+def test_a_file_that_cannot_be_read_is_named(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(TransactionDataError, match=message):
         read_transactions(path, "order", "sku")
 
 
