@@ -71,24 +71,27 @@ def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2)
 
 
 def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
-    """``masks`` as :class:`Masks`, after refusing anything but three boolean node masks that each select
-    at least one node, and only labelled ones."""
+    """``masks`` as :class:`Masks`, after checking them.
+
+    Refused: anything but three disjoint boolean node masks that each select at
+    least one node, and only labelled ones.
+    """
+    names = Masks._fields
     if getattr(data, "y", None) is None:
         raise ValueError("data has no labels y; masks select labelled nodes")
     if len(masks) != 3:
         raise ValueError(f"masks must be (train, validation, test), got {len(masks)} mask(s)")
-    for name, mask in zip(("train", "validation", "test"), masks):
+    for name, mask in zip(names, masks):
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != (data.num_nodes,):
             raise ValueError(f"the {name} mask must be a boolean tensor of {data.num_nodes} entries (one per node)")
         if not mask.any():
             raise ValueError(f"the {name} mask selects no node")
         if (data.y[mask] < 0).any():
             raise ValueError(f"the {name} mask selects {int((data.y[mask] < 0).sum())} node(s) without a label")
-    for (first, a), (second, b) in (((0, masks[0]), (1, masks[1])), ((0, masks[0]), (2, masks[2])),
-                                    ((1, masks[1]), (2, masks[2]))):
-        if (a & b).any():
-            names = ("train", "validation", "test")
-            raise ValueError(f"the {names[first]} and {names[second]} masks share {int((a & b).sum())} node(s)")
+    for first, second in ((0, 1), (0, 2), (1, 2)):
+        shared = int((masks[first] & masks[second]).sum())
+        if shared:
+            raise ValueError(f"the {names[first]} and {names[second]} masks share {shared} node(s)")
     return Masks(*masks)
 
 
