@@ -10,18 +10,15 @@ live code, so neither script is needed.
 from __future__ import annotations
 
 
-def _is_thebe(script) -> bool:
-    filename = getattr(script, "filename", script)
-    body = getattr(script, "attributes", {}).get("body", "") if hasattr(script, "attributes") else ""
-    return "thebe" in str(filename or "") or "THEBE_JS_URL" in body
+def _is_thebe(filename, attributes: dict) -> bool:
+    return "thebe" in str(filename or "") or "THEBE_JS_URL" in attributes.get("body", "")
 
 
 def _drop_thebe_scripts(app, env, docnames) -> None:
-    app.registry.js_files[:] = [(name, attrs) for name, attrs in app.registry.js_files
-                                if "thebe" not in str(name or "") and "THEBE_JS_URL" not in attrs.get("body", "")]
+    app.registry.js_files[:] = [(name, attrs) for name, attrs in app.registry.js_files if not _is_thebe(name, attrs)]
     builder_files = getattr(app.builder, "_js_files", None)
-    if builder_files is not None:
-        builder_files[:] = [script for script in builder_files if not _is_thebe(script)]
+    if builder_files is not None:  # Sphinx's _JavaScript objects: .filename and .attributes
+        builder_files[:] = [js for js in builder_files if not _is_thebe(js.filename, js.attributes)]
 
 
 def setup(app):
