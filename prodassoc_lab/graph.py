@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError
-from prodassoc_lab.rules import cooccurring_pairs, lift, npmi
+from prodassoc_lab.rules import cooccurrence_p_value, cooccurring_pairs, lift, npmi
 from prodassoc_lab.validation import finite_float, positive_int
 
 WEIGHTS = ("count", "lift", "npmi")
@@ -175,12 +175,16 @@ def product_graph(
     min_count: int = 5,
     top_k: int | None = None,
     min_weight: float | None = None,
+    max_p_value: float | None = None,
 ) -> ProductGraph:
     """Build the product graph from a basket (or household) matrix (chapter 3).
 
     An edge joins two products bought together in at least ``min_count`` rows of
     ``baskets``; ``weight`` (``"count"``, ``"lift"`` or ``"npmi"``) becomes its
-    weight; edges with a weight below ``min_weight`` are dropped; with ``top_k``,
+    weight; edges with a weight below ``min_weight`` are dropped, and with
+    ``max_p_value`` also pairs whose co-occurrence chance explains (a Poisson
+    test, :func:`~prodassoc_lab.rules.cooccurrence_p_value`, chapter 8;
+    the edges then carry a ``p_value`` column); with ``top_k``,
     an edge is kept when it is among the ``k`` heaviest edges of *either* end, so
     the graph stays symmetric and no node loses all its edges to popular
     neighbours. Every product of ``baskets`` is a node, including isolated ones.
@@ -208,12 +212,19 @@ def product_graph(
     edges["weight"] = edges[weight].astype(np.float64)
     if min_weight is not None:
         edges = edges[edges.weight >= finite_float(min_weight, "min_weight")]
+    if max_p_value is not None:
+        level = finite_float(max_p_value, "max_p_value", "a probability in (0, 1]")
+        if not 0 < level <= 1:
+            raise ValueError(f"max_p_value must be a probability in (0, 1], got {max_p_value!r}")
+        edges = edges.assign(p_value=cooccurrence_p_value(
+            edges["count"].to_numpy(), counts[edges.source], counts[edges.target], n))
+        edges = edges[edges.p_value < level]
     if top_k is not None:
         edges = edges.iloc[_top_k_either_end(edges, baskets.n_products, int(top_k))]
     if edges.empty:
         raise ValueError(
-            f"empty product graph: no edge has {weight} >= {min_weight} among pairs with "
-            f"count >= {min_count}"
+            f"empty product graph: no edge has {weight} >= {min_weight} (and p-value < {max_p_value}) "
+            f"among pairs with count >= {min_count}"
         )
     nodes = _node_table(baskets, products)
     return ProductGraph(nodes, edges.reset_index(drop=True), weight)

@@ -1,0 +1,110 @@
+"""What the catalogue says about a product, as numbers: the attributes known before anyone buys it (chapter 8).
+
+A product that has never been sold has no baskets, no partners and no
+popularity, but it has a catalogue entry: department, category and type text,
+brand (national or private label), manufacturer, package size and a price. These
+are the only inputs a cold-start model may use. :class:`CatalogueFeatures` turns
+them into a dense vector: TF-IDF of the text reduced by truncated SVD, plus the
+standardized log unit price, fitted on the known products only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from prodassoc_lab.data import ITEM
+from prodassoc_lab.validation import positive_int, seed_value
+
+ATTRIBUTES = ("department", "product_category", "product_type", "brand", "manufacturer_id", "package_size", "unit_price")
+
+
+def product_attributes(transactions: pd.DataFrame, products: pd.DataFrame, product_ids: pd.Index) -> pd.DataFrame:
+    """One row per id in ``product_ids``: its catalogue entry and its unit price.
+
+    The catalogue has no list price, so ``unit_price`` is the median price paid
+    per unit in ``transactions`` (cleaned lines, chapter 1): the price a shop
+    sets when it launches a product. Pass only lines the model may see.
+    """
+    if not isinstance(product_ids, pd.Index) or not product_ids.is_unique:
+        raise ValueError("product_ids must be a pandas Index of distinct product ids")
+    missing = [c for c in ATTRIBUTES[:-1] if c not in products.columns]
+    if missing:
+        raise ValueError(f"products lack column(s) {missing}")
+    lines = transactions[transactions[ITEM].isin(product_ids)]
+    price = (lines.sales_value / lines.quantity).groupby(lines[ITEM]).median().reindex(product_ids)
+    if price.isna().any():
+        raise ValueError(f"{int(price.isna().sum())} product(s) have no purchase line to price them, "
+                         f"e.g. {list(price.index[price.isna()][:3])}")
+    table = products.drop_duplicates(ITEM).set_index(ITEM).reindex(product_ids)[list(ATTRIBUTES[:-1])]
+    return table.assign(unit_price=price.to_numpy())
+
+
+def catalogue_text(attributes: pd.DataFrame) -> pd.Series:
+    """The words of a product's catalogue entry; brand and manufacturer become tokens of their own.
+
+    ``"dept_produce"`` and ``"maker_69"`` cannot collide with words of the type
+    text, and a package size such as ``"12 OZ"`` contributes ``12`` and ``oz``.
+    """
+    missing = [c for c in ATTRIBUTES[:-1] if c not in attributes.columns]
+    if missing:
+        raise ValueError(f"attributes lack column(s) {missing}; expected {list(ATTRIBUTES)}")
+    text = attributes[["product_category", "product_type", "package_size"]].fillna("").astype(str).agg(" ".join, axis=1)
+    department = "dept_" + attributes.department.fillna("none").astype(str).str.replace(r"\W+", "_", regex=True)
+    brand = "brand_" + attributes.brand.fillna("none").astype(str)
+    maker = "maker_" + attributes.manufacturer_id.astype(str)
+    return (department + " " + brand + " " + maker + " " + text).str.lower()
+
+
+class CatalogueFeatures:
+    """Dense catalogue features: TF-IDF → truncated SVD of :func:`catalogue_text`, and the z-scored log unit price.
+
+    Fitted on known products; new products are transformed with the same
+    vocabulary, SVD and price scale, so their vectors live in the same space.
+    """
+
+    def __init__(self, n_components: int = 32, seed: int = 0) -> None:
+        self.n_components = positive_int(n_components, "n_components")
+        self.seed = seed_value(seed)
+        self.vectorizer: TfidfVectorizer | None = None
+
+    def fit(self, attributes: pd.DataFrame) -> CatalogueFeatures:
+        self.vectorizer = TfidfVectorizer(token_pattern=r"[^\s/&(),:-]+").fit(catalogue_text(attributes))
+        words = self.vectorizer.transform(catalogue_text(attributes))
+        if self.n_components >= min(words.shape):
+            raise ValueError(f"n_components={self.n_components} needs more than that many products and words, "
+                             f"got {words.shape[0]} products and {words.shape[1]} words")
+        self.svd = TruncatedSVD(self.n_components, random_state=self.seed).fit(words)
+        reduced = self.svd.transform(words)
+        self.mean, self.scale = reduced.mean(axis=0), reduced.std(axis=0)
+        log_price = _log_price(attributes)
+        self.price_mean, self.price_scale = log_price.mean(), log_price.std()
+        return self
+
+    def tfidf(self, attributes: pd.DataFrame) -> sp.csr_array:
+        """The rows of TF-IDF weights (L2-normalized, so a dot product is the cosine similarity)."""
+        if self.vectorizer is None:
+            raise RuntimeError("CatalogueFeatures must be fitted before use: call fit(known_attributes)")
+        return sp.csr_array(self.vectorizer.transform(catalogue_text(attributes)))
+
+    def transform(self, attributes: pd.DataFrame) -> np.ndarray:
+        """``len(attributes) × (n_components + 1)`` float32 features."""
+        reduced = (self.svd.transform(self.tfidf(attributes)) - self.mean) / self.scale
+        price = (_log_price(attributes) - self.price_mean) / self.price_scale
+        return np.column_stack([reduced, price]).astype(np.float32)
+
+    @property
+    def names(self) -> list[str]:
+        return [f"text {i + 1}" for i in range(self.n_components)] + ["log unit price"]
+
+
+def _log_price(attributes: pd.DataFrame) -> np.ndarray:
+    if "unit_price" not in attributes.columns:
+        raise ValueError("attributes lack column 'unit_price'")
+    price = pd.to_numeric(attributes.unit_price, errors="coerce").to_numpy(dtype=float)
+    if not (np.isfinite(price) & (price > 0)).all():
+        raise ValueError("unit_price must be a positive number for every product")
+    return np.log(price)

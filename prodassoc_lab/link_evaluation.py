@@ -1,0 +1,113 @@
+"""Judging predicted partners: full rankings, PyG's retrieval metrics, and ROC-AUC against sampled negatives (chapter 8).
+
+Every method of chapter 8 returns one score per (query, candidate) pair. The
+ranking metrics look at the top ``k`` of *all* allowed candidates, which is what
+a shop would show; ROC-AUC against a few random negatives per positive is the
+number most link-prediction papers report, and chapter 8 shows why it flatters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.metrics import roc_auc_score
+from torch_geometric.metrics import LinkPredMetricCollection, LinkPredMRR, LinkPredNDCG, LinkPredRecall
+
+from prodassoc_lab.validation import positive_int, seed_value
+
+
+@dataclass(frozen=True)
+class LinkTask:
+    """Queries, their true partners among the candidates, and the candidates each query may not rank.
+
+    ``truth`` and ``excluded`` are ``len(queries) × n_candidates`` sparse
+    matrices: ``truth[q, c] = 1`` when candidate ``c`` is a true partner of query
+    ``q``; ``excluded[q, c]`` is true when ``c`` is not a candidate for ``q``
+    (``None``: every candidate is allowed). Every query has a true partner, and
+    no true partner is excluded.
+    """
+
+    name: str
+    queries: np.ndarray
+    truth: sp.csr_array
+    excluded: sp.csr_array | None = None
+
+    def __post_init__(self) -> None:
+        if not sp.issparse(self.truth) or self.truth.ndim != 2 or self.truth.shape[0] != len(self.queries):
+            raise ValueError(f"LinkTask {self.name!r}: truth must be a sparse matrix with one row per query "
+                             f"({len(self.queries)})")
+        truth = sp.csr_array(self.truth)
+        if (truth.sum(axis=1) == 0).any():
+            raise ValueError(f"LinkTask {self.name!r}: every query needs at least one true partner")
+        if self.excluded is not None:
+            if not sp.issparse(self.excluded) or self.excluded.shape != truth.shape:
+                raise ValueError(f"LinkTask {self.name!r}: excluded must be a sparse matrix shaped like truth "
+                                 f"{truth.shape}")
+            if truth.multiply(sp.csr_array(self.excluded)).nnz:
+                raise ValueError(f"LinkTask {self.name!r}: a true partner is excluded from the candidates")
+
+    @property
+    def n_candidates(self) -> int:
+        return self.truth.shape[1]
+
+    def allowed_scores(self, scores: np.ndarray | torch.Tensor) -> np.ndarray:
+        """``scores`` as float64 with excluded candidates set to −∞; shape and values are checked."""
+        values = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
+        if values.shape != self.truth.shape:
+            raise ValueError(f"{self.name}: scores must have shape {self.truth.shape} (queries × candidates), "
+                             f"got {values.shape}")
+        values = values.astype(np.float64)  # a copy: the caller's scores stay as they were
+        if np.isnan(values).any():
+            raise ValueError(f"{self.name}: {int(np.isnan(values).sum())} score(s) are NaN")
+        if self.excluded is not None:
+            values[sp.csr_array(self.excluded).toarray()] = -np.inf
+        return values
+
+
+def top_candidates(scores: np.ndarray | torch.Tensor, task: LinkTask, k: int) -> np.ndarray:
+    """The ``k`` best allowed candidates of each query, best first; ties go to the lower candidate position."""
+    k = positive_int(k, "k")
+    values = task.allowed_scores(scores)
+    # a stable sort keeps tied candidates in position order, so the result never depends on the CPU
+    return np.argsort(-values, axis=1, kind="stable")[:, :k]
+
+
+def link_metrics(scores: np.ndarray | torch.Tensor, task: LinkTask, k: int = 20) -> dict[str, float]:
+    """Recall@k, NDCG@k and MRR@k over all queries, from ``torch_geometric.metrics``.
+
+    Recall@k is the share of a query's true partners in its top ``k``, averaged
+    over queries; NDCG@k discounts a hit at rank ``r`` by ``log2(r + 1)``; MRR@k
+    is the mean of 1 / (rank of the first hit), 0 when no hit is in the top ``k``.
+    """
+    top = torch.from_numpy(top_candidates(scores, task, k))
+    truth = sp.coo_array(task.truth)
+    metrics = LinkPredMetricCollection([LinkPredRecall(k), LinkPredNDCG(k), LinkPredMRR(k)])
+    metrics.update(top, torch.from_numpy(np.vstack([truth.row, truth.col])).long())
+    names = {f"LinkPredRecall@{k}": f"Recall@{k}", f"LinkPredNDCG@{k}": f"NDCG@{k}", f"LinkPredMRR@{k}": f"MRR@{k}"}
+    return {names[key]: float(value) for key, value in metrics.compute().items()}
+
+
+def sampled_roc_auc(scores: np.ndarray | torch.Tensor, task: LinkTask, seed: int = 0) -> float:
+    """ROC-AUC of the true partners against as many random allowed non-partners of the same queries.
+
+    The negatives depend only on ``task`` and ``seed``, so every method of a
+    comparison is judged on the same pairs.
+    """
+    values = task.allowed_scores(scores)
+    rng = np.random.default_rng(seed_value(seed))
+    truth = sp.csr_array(task.truth).toarray().astype(bool)
+    allowed = np.isfinite(values) & ~truth
+    positives, negatives = [], []
+    for query in range(len(task.queries)):
+        pool = np.flatnonzero(allowed[query])
+        wanted = int(truth[query].sum())
+        if len(pool) < wanted:
+            raise ValueError(f"{task.name}: query {task.queries[query]} has fewer allowed non-partners than partners")
+        positives.append(values[query, truth[query]])
+        negatives.append(values[query, rng.choice(pool, wanted, replace=False)])
+    positive, negative = np.concatenate(positives), np.concatenate(negatives)
+    labels = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
+    return float(roc_auc_score(labels, np.concatenate([positive, negative])))

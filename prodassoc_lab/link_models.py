@@ -1,0 +1,163 @@
+"""Graph encoders for link prediction, trained on the earlier product graph with PyG's link split and negative sampling (chapter 8).
+
+The encoder embeds every known product from its features and its partners
+before the cut-off; a pair's score is the dot product of the two embeddings
+plus a popularity term per product. Training asks the model to tell the
+graph's own edges from random pairs (PyG's ``RandomLinkSplit`` holds a tenth of
+them out to choose the epoch); chapter 8 then asks it about the associations
+that appear after the cut-off, which it never saw.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.nn import GCNConv, SAGEConv
+from torch_geometric.transforms import RandomLinkSplit
+from torch_geometric.utils import negative_sampling
+
+from prodassoc_lab.layers import SeedGraphConv
+from prodassoc_lab.pyg_data import require_adjacency, sparse_adjacency
+from prodassoc_lab.reproducibility import set_seed
+from prodassoc_lab.validation import bounded_int, non_negative_float, positive_float, positive_int
+
+# Not chapter 7's cached GCN: here one model sees two graphs (training edges, then all edges).
+LAYERS = {"seed": SeedGraphConv, "gcn": GCNConv, "sage": SAGEConv}
+UNWEIGHTED = {"sage"}  # SAGEConv would divide a weighted sum by the neighbour count
+
+
+class LinkEncoder(torch.nn.Module):
+    r"""Two graph layers that embed products, and a dot-product decoder with a per-product popularity term (chapter 8).
+
+    .. math::
+        \mathbf{Z} = f_2\big(\operatorname{ReLU}(f_1(\mathbf{X}, \mathbf{A})), \mathbf{A}\big), \qquad
+        b_u = \mathbf{w}^\top \mathbf{x}_u, \qquad
+        s(u, v) = \mathbf{z}_u^\top \mathbf{z}_v + b_u + b_v
+
+    with :math:`f` the article's layer (``seed``), Kipf & Welling's GCN (``gcn``)
+    or GraphSAGE with a plain mean (``sage``). The dot product says how well two
+    products go together; :math:`b` lets the model learn from the features how
+    readily a product finds partners at all, which a dot product of embeddings
+    expresses badly.
+
+    Args:
+        kind (str): ``"seed"``, ``"gcn"`` or ``"sage"``.
+        in_channels (int): features per node, :math:`F`.
+        hidden (int): units of the hidden layer and of the embedding, :math:`D`.
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, F)`, sparse (CSR)
+          adjacency :math:`(|\mathcal{V}|, |\mathcal{V}|)`
+        - **output:** embeddings :math:`(|\mathcal{V}|, D)` and popularity terms :math:`(|\mathcal{V}|)`
+    """
+
+    def __init__(self, kind: str, in_channels: int, hidden: int = 64) -> None:
+        super().__init__()
+        if kind not in LAYERS:
+            raise ValueError(f"unknown encoder {kind!r}; choose one of {list(LAYERS)}")
+        in_channels, hidden = positive_int(in_channels, "in_channels"), positive_int(hidden, "hidden")
+        self.kind = kind
+        self.first = LAYERS[kind](in_channels, hidden)
+        self.second = LAYERS[kind](hidden, hidden)
+        self.popularity = torch.nn.Linear(in_channels, 1)
+
+    def forward(self, x: Tensor, adjacency: Tensor) -> tuple[Tensor, Tensor]:
+        if self.kind in UNWEIGHTED:
+            adjacency = adjacency.sign()
+        return self.second(F.relu(self.first(x, adjacency)), adjacency), self.popularity(x).view(-1)
+
+
+def pair_scores(embeddings: Tensor, bias: Tensor, pairs: Tensor) -> Tensor:
+    """:math:`s(u, v) = z_u^\\top z_v + b_u + b_v` for the columns ``(u, v)`` of ``pairs`` (shape ``(2, P)``)."""
+    source, target = pairs
+    return (embeddings[source] * embeddings[target]).sum(-1) + bias[source] + bias[target]
+
+
+@dataclass
+class LinkRun:
+    """A trained encoder, the embeddings and popularity terms it gives on the full earlier graph, and its record."""
+
+    kind: str
+    seed: int
+    model: LinkEncoder
+    embeddings: Tensor
+    bias: Tensor
+    best_epoch: int
+    val_auc: float
+    losses: list[float] = field(default_factory=list)
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """Scores of every known product as a partner of each query node: ``len(queries) × n``."""
+        rows = torch.as_tensor(np.asarray(queries), dtype=torch.long)
+        with torch.no_grad():
+            return (self.embeddings[rows] @ self.embeddings.T + self.bias[None, :] + self.bias[rows, None]).numpy()
+
+
+def link_data(features: pd.DataFrame, graph) -> Data:
+    """PyG ``Data`` for :class:`LinkEncoder`: ``x`` from ``features`` (rows in node order) and the graph's edges and adjacency."""
+    ids = pd.Index(graph.nodes.product_id)
+    if not isinstance(features, pd.DataFrame) or not features.index.equals(ids):
+        raise ValueError("features must be a DataFrame with one row per graph node, indexed by product_id in node order")
+    values = features.to_numpy(dtype=np.float32)
+    if not np.isfinite(values).all():
+        raise ValueError("features hold NaN or infinite values")
+    data = graph.to_pyg(label=None)
+    if (data.edge_weight <= 0).any():
+        raise ValueError("link prediction needs positive edge weights; build the graph with max_p_value "
+                         "(its pairs are bought together more often than chance, so their NPMI is positive)")
+    data.x = torch.from_numpy(values)
+    return sparse_adjacency(data)
+
+
+def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidden: int = 64, lr: float = 0.02,
+                       weight_decay: float = 5e-4, eval_every: int = 10) -> LinkRun:
+    """Train a :class:`LinkEncoder` to tell the graph's edges from random pairs; keep the epoch with the best validation AUC.
+
+    ``RandomLinkSplit`` holds out 10 % of the edges, with as many random
+    non-edges, for validation; the rest carry the messages and are the
+    positives of each epoch, against as many fresh negatives from
+    ``negative_sampling``.
+    """
+    epochs, eval_every = positive_int(epochs, "epochs"), bounded_int(eval_every, "eval_every", 1, epochs + 1)
+    lr, weight_decay = positive_float(lr, "lr"), non_negative_float(weight_decay, "weight_decay")
+    require_adjacency(data)
+    set_seed(seed)
+    bare = Data(x=data.x, edge_index=data.edge_index, edge_weight=data.edge_weight, num_nodes=data.num_nodes)
+    train, val, _ = RandomLinkSplit(num_val=0.1, num_test=0.0, is_undirected=True,
+                                    add_negative_train_samples=False)(bare)
+    train_adjacency = require_adjacency(sparse_adjacency(train))
+    model = LinkEncoder(kind, data.num_features, hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    positives = train.edge_label_index
+    labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(positives.size(1))])
+    best_auc, best_epoch, best_state, losses = -1.0, 0, None, []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        optimizer.zero_grad()
+        embeddings, bias = model(data.x, train_adjacency)
+        negatives = negative_sampling(train.edge_index, num_nodes=data.num_nodes, num_neg_samples=positives.size(1))
+        logits = pair_scores(embeddings, bias, torch.cat([positives, negatives], dim=1))
+        loss = F.binary_cross_entropy_with_logits(logits, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if epoch % eval_every == 0 or epoch == epochs:
+            model.eval()
+            with torch.no_grad():
+                embeddings, bias = model(data.x, train_adjacency)
+                auc = roc_auc_score(val.edge_label.numpy(), pair_scores(embeddings, bias, val.edge_label_index).numpy())
+            if auc > best_auc:
+                best_auc, best_epoch, best_state = auc, epoch, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    with torch.no_grad():
+        embeddings, bias = model(data.x, require_adjacency(data))
+    return LinkRun(kind, seed, model, embeddings, bias, best_epoch, float(best_auc), losses)
