@@ -61,7 +61,7 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
     """Fit :math:`g` so that a known product's attributes rank its own partners above random products.
 
     ``edge_index`` holds the earlier graph's edges (both directions). A share
-    ``val_share`` of the products is held out as if new: the epoch whose
+    ``val_share`` of the products with partners is held out as if new: the epoch whose
     validation loss on their edges is lowest is kept. Returns the encoder and
     that loss.
     """
@@ -73,9 +73,13 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
         raise ValueError(f"features ({features.size(0)} rows), embeddings ({n}) and bias {tuple(bias.shape)} "
                          "must describe the same products")
     rng = set_seed(seed)
-    held_out = torch.zeros(n, dtype=torch.bool)
-    held_out[torch.from_numpy(rng.choice(n, max(1, int(val_share * n)), replace=False))] = True
     source, target = edge_index
+    with_partners = np.unique(source.numpy())  # a product without partners has nothing to validate
+    if len(with_partners) < 2:
+        raise ValueError("fitting needs at least two products with partners: one to fit, one to validate")
+    held_out = torch.zeros(n, dtype=torch.bool)
+    size = min(max(1, int(val_share * len(with_partners))), len(with_partners) - 1)
+    held_out[torch.from_numpy(rng.choice(with_partners, size, replace=False))] = True
     splits = {name: edge_index[:, mask] for name, mask in (("train", ~held_out[source]), ("val", held_out[source]))}
     embeddings, bias = embeddings.detach(), bias.detach()
     encoder = AttributeEncoder(features.size(1), embeddings.size(1))

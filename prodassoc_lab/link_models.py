@@ -113,7 +113,7 @@ def link_data(features: pd.DataFrame, graph) -> Data:
     if (data.edge_weight <= 0).any():
         raise ValueError("link prediction needs positive edge weights; build the graph with max_p_value "
                          "(its pairs are bought together more often than chance, so their NPMI is positive)")
-    data.x = torch.from_numpy(values)
+    data.x = torch.tensor(values)  # a copy: pandas may hand out a read-only array
     return sparse_adjacency(data)
 
 
@@ -133,6 +133,9 @@ def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidd
     bare = Data(x=data.x, edge_index=data.edge_index, edge_weight=data.edge_weight, num_nodes=data.num_nodes)
     train, val, _ = RandomLinkSplit(num_val=0.1, num_test=0.0, is_undirected=True,
                                     add_negative_train_samples=False)(bare)
+    if val.edge_label_index.size(1) < 2 or train.edge_label_index.size(1) == 0:
+        raise ValueError(f"too few edges to hold a tenth out for validation: the graph has "
+                         f"{data.edge_index.size(1) // 2} undirected edge(s)")
     train_adjacency = require_adjacency(sparse_adjacency(train))
     model = LinkEncoder(kind, data.num_features, hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)

@@ -135,7 +135,7 @@ def time_split(
     both_known = later_edges.product_a.isin(known) & later_edges.product_b.isin(known)
     pairs = later_edges[both_known]
     source, target = position[pairs.product_a].to_numpy(), position[pairs.product_b].to_numpy()
-    before_count = np.asarray(earlier_counts[source, target]).ravel()
+    before_count = _entries(earlier_counts, source, target)
     fresh = before_count <= max_earlier_count
     new_pairs = pd.DataFrame({"source": np.minimum(source, target)[fresh], "target": np.maximum(source, target)[fresh],
                               "earlier_count": before_count[fresh], "later_count": pairs["count"].to_numpy()[fresh]})
@@ -149,6 +149,11 @@ def time_split(
     cold_pairs = pd.concat(cold_rows, ignore_index=True).sort_values([ITEM, "target"], ignore_index=True)
     return TimeSplit(cutoff_week, max_earlier_count, earlier, earlier_graph, earlier_counts, later, later_edges,
                      new_pairs.sort_values(["source", "target"], ignore_index=True), new_products, cold_pairs)
+
+
+def _entries(matrix: sp.csr_array, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    values = matrix[rows, columns]  # SciPy returns a sparse array when there are no pairs at all
+    return np.asarray(values.toarray() if sp.issparse(values) else values).ravel()
 
 
 def _edges_by_id(graph: ProductGraph) -> pd.DataFrame:
