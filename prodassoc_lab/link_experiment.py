@@ -1,5 +1,10 @@
 """Chapter 8's comparison in one place: the time split, every baseline, the trained encoders, one results table.
 
+Two ways to train an encoder are compared: on the earlier graph itself
+(:func:`~prodassoc_lab.link_models.train_link_encoder`, which learns which
+products *are* associated), and on a rehearsal of the task one period earlier
+(:func:`train_on_rehearsal`, which learns which products *become* associated).
+
 Run from the command line to repeat the comparison over several seeds::
 
     python -m prodassoc_lab.link_experiment --model seed gcn sage --seed 0 1 2 3 4 --results link_prediction.csv
@@ -11,6 +16,7 @@ The chapter runs seed 0 itself and checks it against the committed file
 from __future__ import annotations
 
 import argparse
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,17 +24,22 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from torch_geometric.data import Data
+from torch_geometric.utils import negative_sampling
 
 from prodassoc_lab.catalogue import CatalogueFeatures, product_attributes
 from prodassoc_lab.cold_start import PartnerPredictor, fit_attribute_encoder
 from prodassoc_lab.features import product_features
 from prodassoc_lab.link_evaluation import LinkTask, link_metrics, sampled_roc_auc
 from prodassoc_lab.link_heuristics import adamic_adar, common_neighbours, jaccard, preferential_attachment
-from prodassoc_lab.link_models import LAYERS, LinkRun, link_data, train_link_encoder
+from prodassoc_lab.link_models import LAYERS, LinkEncoder, LinkRun, link_data, pair_scores, train_link_encoder
+from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.rules import lift
 from prodassoc_lab.time_split import TimeSplit, time_split
+from prodassoc_lab.validation import bounded_int, positive_float, positive_int
 
+MIN_BASKETS = 50  # baskets before the cut-off that make a product "known"
 K = 20  # the length of the list a shop would show; the tables report Recall@K, NDCG@K and MRR@K
 SIMILAR = 10  # known products whose partners "partners of similar products" pools
 
@@ -55,13 +66,20 @@ class LinkExperiment:
         return self.split.earlier.product_counts().to_numpy().astype(np.float64)
 
 
-def link_experiment(transactions: pd.DataFrame, products: pd.DataFrame, cutoff_week: int = 39) -> LinkExperiment:
-    """Split at ``cutoff_week`` and compute the features; nothing after the cut-off reaches the known products."""
-    split = time_split(transactions, products, cutoff_week)
+def link_experiment(transactions: pd.DataFrame, products: pd.DataFrame, cutoff_week: int = 39,
+                    catalogue: CatalogueFeatures | None = None, min_baskets: int = MIN_BASKETS) -> LinkExperiment:
+    """Split at ``cutoff_week`` and compute the features; nothing after the cut-off reaches the known products.
+
+    ``catalogue`` is a fitted :class:`CatalogueFeatures` to reuse (default: fit
+    one on the known products), so that two experiments describe products in
+    the same feature space.
+    """
+    split = time_split(transactions, products, cutoff_week, min_baskets=min_baskets)
     before = transactions[transactions.week <= cutoff_week]
     known = split.known_ids
     known_attributes = product_attributes(before, products, known)
-    catalogue = CatalogueFeatures().fit(known_attributes)
+    if catalogue is None:
+        catalogue = CatalogueFeatures().fit(known_attributes)
     features = pd.concat([product_features(before, products, known),
                           pd.DataFrame(catalogue.transform(known_attributes), index=known, columns=catalogue.names)],
                          axis=1)
@@ -108,6 +126,81 @@ def cold_start_baselines(experiment: LinkExperiment) -> dict[str, np.ndarray]:
     }
 
 
+def rehearsal_experiments(transactions: pd.DataFrame, products: pd.DataFrame, cutoff_week: int = 39,
+                          rehearsal_week: int = 26) -> tuple[LinkExperiment, LinkExperiment]:
+    """The task rehearsed one period earlier, and the task itself: ``(rehearsal, experiment)``.
+
+    The rehearsal reads only weeks up to ``cutoff_week``: weeks up to
+    ``rehearsal_week`` are its past, the weeks after it up to the cut-off its
+    future. Both share one catalogue fit (on the rehearsal's known products), so
+    a feature means the same in both.
+    """
+    if not isinstance(rehearsal_week, int) or isinstance(rehearsal_week, bool) or not 1 <= rehearsal_week < cutoff_week:
+        raise ValueError(f"rehearsal_week must be a week number before cutoff_week={cutoff_week}, got {rehearsal_week!r}")
+    # a product must sell as steadily as a known product of the real task: 50 baskets in 39 weeks
+    min_baskets = round(MIN_BASKETS * rehearsal_week / cutoff_week)
+    rehearsal = link_experiment(transactions[transactions.week <= cutoff_week], products, rehearsal_week,
+                                min_baskets=min_baskets)
+    return rehearsal, link_experiment(transactions, products, cutoff_week, catalogue=rehearsal.catalogue)
+
+
+def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int, epochs: int = 150, lr: float = 0.01,
+                       negatives: int = 4, val_share: float = 0.2, eval_every: int = 10, hidden: int = 64) -> LinkRun:
+    """Train a :class:`~prodassoc_lab.link_models.LinkEncoder` on the rehearsal's new associations.
+
+    Messages run over the rehearsal's earlier graph; the positives are its new
+    pairs, against ``negatives`` times as many random pairs per epoch from
+    ``negative_sampling`` (never a graph edge or a positive). A share
+    ``val_share`` of the new pairs is held out, and the epoch with the best
+    Recall@K on them is kept. Apply the result to the real task with
+    ``run.on(experiment.data)``.
+    """
+    epochs, negatives = positive_int(epochs, "epochs"), positive_int(negatives, "negatives")
+    eval_every = bounded_int(eval_every, "eval_every", 1, epochs + 1)
+    lr = positive_float(lr, "lr")
+    if not 0 < val_share < 1:
+        raise ValueError(f"val_share must be in (0, 1), got {val_share!r}")
+    data, split = rehearsal.data, rehearsal.split
+    rng = set_seed(seed)
+    order = rng.permutation(len(split.new_pairs))
+    n_val = max(1, int(val_share * len(order)))
+    val_pairs, train_pairs = split.new_pairs.iloc[order[:n_val]], split.new_pairs.iloc[order[n_val:]]
+    if train_pairs.empty:
+        raise ValueError(f"the rehearsal has {len(order)} new pair(s): too few to train and validate on")
+    val_task = split.new_association_task(val_pairs, also_excluded=train_pairs)
+    pairs = torch.from_numpy(train_pairs[["source", "target"]].to_numpy().T.copy())
+    positives = torch.cat([pairs, pairs.flip(0)], dim=1)
+    not_negative = torch.cat([data.edge_index, positives], dim=1)
+    labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives * positives.size(1))])
+    model = LinkEncoder(kind, data.num_features, hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=5e-4)
+    adjacency = data.adj_t
+    best_recall, best_epoch, best_state, losses = -1.0, 0, None, []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        optimizer.zero_grad()
+        embeddings, bias = model(data.x, adjacency)
+        sampled = negative_sampling(not_negative, num_nodes=data.num_nodes, num_neg_samples=negatives * positives.size(1))
+        loss = F.binary_cross_entropy_with_logits(pair_scores(embeddings, bias, torch.cat([positives, sampled], dim=1)),
+                                                  labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if epoch % eval_every == 0 or epoch == epochs:
+            model.eval()
+            with torch.no_grad():
+                embeddings, bias = model(data.x, adjacency)
+                rows = torch.from_numpy(val_task.queries)
+                recall = link_metrics((embeddings[rows] @ embeddings.T + bias[None, :]).numpy(), val_task)[f"Recall@{K}"]
+            if recall > best_recall:
+                best_recall, best_epoch, best_state = recall, epoch, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    with torch.no_grad():
+        embeddings, bias = model(data.x, adjacency)
+    return LinkRun(kind, seed, model, embeddings, bias, best_epoch, best_recall, f"Recall@{K}", losses)
+
+
 def partner_predictor(experiment: LinkExperiment, run: LinkRun, seed: int) -> PartnerPredictor:
     """Fit an attribute encoder to ``run``'s embeddings (chapter 8's cold-start model)."""
     features = torch.from_numpy(experiment.catalogue.transform(experiment.known_attributes))
@@ -123,8 +216,10 @@ def evaluate(scores: dict[str, np.ndarray], task: LinkTask, k: int = K) -> pd.Da
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
 
 
-def compare_link_models(experiment: LinkExperiment, models: tuple[str, ...], seeds: tuple[int, ...]) -> pd.DataFrame:
-    """Baselines once, then each encoder and its cold-start model per seed; one row per (task, method, seed).
+def compare_link_models(experiment: LinkExperiment, models: tuple[str, ...], seeds: tuple[int, ...],
+                        rehearsal: LinkExperiment | None = None) -> pd.DataFrame:
+    """Baselines once, then per seed each encoder, its cold-start model and (given ``rehearsal``) the encoder
+    trained on the rehearsal; one row per (task, method, seed).
 
     Baselines involve no randomness, so their rows carry seed ``-1``.
     """
@@ -143,6 +238,10 @@ def compare_link_models(experiment: LinkExperiment, models: tuple[str, ...], see
                                    tasks["new associations"]).assign(task="new associations", seed=seed))
             tables.append(evaluate({f"{kind} + attribute encoder": predictor.scores(experiment.cold_attributes)},
                                    tasks["cold start"]).assign(task="cold start", seed=seed))
+            if rehearsal is not None:
+                rehearsed = train_on_rehearsal(rehearsal, kind, seed).on(experiment.data)
+                tables.append(evaluate({f"{kind} (rehearsal)": rehearsed.scores(tasks["new associations"].queries)},
+                                       tasks["new associations"]).assign(task="new associations", seed=seed))
     table = pd.concat(tables).reset_index()
     return table[["task", "method", "seed", *[c for c in table.columns if c not in ("task", "method", "seed")]]]
 
@@ -158,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--results must name a .csv file, got {args.results}")
     from prodassoc_lab.datasets import cleaned_complete_journey
 
-    table = compare_link_models(link_experiment(*cleaned_complete_journey()), tuple(args.model), tuple(args.seed))
+    rehearsal, experiment = rehearsal_experiments(*cleaned_complete_journey())
+    table = compare_link_models(experiment, tuple(args.model), tuple(args.seed), rehearsal)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.results, index=False, float_format="%.6f")
     print(table.groupby(["task", "method"]).mean(numeric_only=True).drop(columns="seed").round(4).to_string())

@@ -11,6 +11,7 @@ that appear after the cut-off, which it never saw.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,8 +92,15 @@ class LinkRun:
     embeddings: Tensor
     bias: Tensor
     best_epoch: int
-    val_auc: float
+    val_score: float
+    val_metric: str = "ROC-AUC"
     losses: list[float] = field(default_factory=list)
+
+    def on(self, data: Data) -> LinkRun:
+        """The same trained model, with embeddings computed on another graph (e.g. a later one)."""
+        with torch.no_grad():
+            embeddings, bias = self.model(data.x, require_adjacency(data))
+        return dataclasses.replace(self, embeddings=embeddings, bias=bias)
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Scores of every known product as a partner of each query node: ``len(queries) × n``."""
@@ -163,4 +171,4 @@ def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidd
     model.eval()
     with torch.no_grad():
         embeddings, bias = model(data.x, require_adjacency(data))
-    return LinkRun(kind, seed, model, embeddings, bias, best_epoch, float(best_auc), losses)
+    return LinkRun(kind, seed, model, embeddings, bias, best_epoch, float(best_auc), "ROC-AUC", losses)

@@ -66,18 +66,32 @@ class TimeSplit:
         """New products with at least one known partner after the cut-off (the cold-start queries)."""
         return pd.Index(np.unique(self.cold_pairs[ITEM]), name=ITEM)
 
-    def new_association_task(self) -> LinkTask:
-        """Queries: known products with a new partner; candidates: known products bought with it at most ``max_earlier_count`` times before."""
+    def new_association_task(self, pairs: pd.DataFrame | None = None, also_excluded: pd.DataFrame | None = None) -> LinkTask:
+        """Queries: known products with a new partner; candidates: known products bought with it at most ``max_earlier_count`` times before.
+
+        ``pairs`` (default: all ``new_pairs``) are the true partners asked
+        about; the pairs of ``also_excluded`` (``source``/``target`` positions)
+        are not candidates either — chapter 8 validates on some new pairs while
+        training on the others, which are known partners, not wrong answers.
+        """
+        pairs = self.new_pairs if pairs is None else pairs
         n = self.earlier_graph.num_nodes
-        ends = np.concatenate([self.new_pairs.source, self.new_pairs.target])
-        others = np.concatenate([self.new_pairs.target, self.new_pairs.source])
+        ends = np.concatenate([pairs.source, pairs.target])
+        others = np.concatenate([pairs.target, pairs.source])
         queries = np.unique(ends)
         row = np.searchsorted(queries, ends)
         truth = sp.csr_array((np.ones(len(ends), dtype=np.int8), (row, others)), shape=(len(queries), n))
-        seen = self.earlier_counts[queries] > self.max_earlier_count
-        itself = sp.csr_array((np.ones(len(queries), dtype=bool), (np.arange(len(queries)), queries)),
-                              shape=(len(queries), n))
-        return LinkTask("new associations", queries, truth, (seen + itself).astype(bool))
+        excluded = self.earlier_counts[queries] > self.max_earlier_count
+        excluded = excluded + sp.csr_array((np.ones(len(queries), dtype=bool), (np.arange(len(queries)), queries)),
+                                           shape=(len(queries), n))
+        if also_excluded is not None and len(also_excluded):
+            sources = np.concatenate([also_excluded.source, also_excluded.target])
+            targets = np.concatenate([also_excluded.target, also_excluded.source])
+            asked = np.isin(sources, queries)
+            excluded = excluded + sp.csr_array(
+                (np.ones(int(asked.sum()), dtype=bool), (np.searchsorted(queries, sources[asked]), targets[asked])),
+                shape=(len(queries), n))
+        return LinkTask("new associations", queries, truth, excluded.astype(bool))
 
     def cold_start_task(self) -> LinkTask:
         """Queries: new products with a known partner (by id); candidates: every known product."""

@@ -317,3 +317,23 @@ def test_the_command_line_checks_its_arguments(capsys):
     assert "--results must name a .csv file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         link_experiment_main(["--model", "gat", "--results", "out.csv"])
+
+
+def test_a_validation_task_excludes_the_training_pairs(split):
+    known = list(split.known_ids)
+    pairs = pd.DataFrame({"source": [known.index(1)], "target": [known.index(3)]})
+    training = pd.DataFrame({"source": [known.index(1)], "target": [known.index(4)]})
+    task = split.new_association_task(pairs, also_excluded=training)
+    row = list(task.queries).index(known.index(1))
+    assert task.excluded.toarray()[row, known.index(4)] and not task.excluded.toarray()[row, known.index(3)]
+    plain = split.new_association_task(pairs)
+    assert not plain.excluded.toarray()[row, known.index(4)]
+
+
+@pytest.mark.parametrize("week", [39, 40, 0, 26.0, True])
+def test_a_rehearsal_must_end_before_the_cut_off(week):
+    from prodassoc_lab.link_experiment import rehearsal_experiments
+
+    transactions, products = shop()
+    with pytest.raises(ValueError, match="rehearsal_week must be a week number before cutoff_week=39"):
+        rehearsal_experiments(transactions, products, cutoff_week=39, rehearsal_week=week)
