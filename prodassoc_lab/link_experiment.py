@@ -3,7 +3,7 @@
 Two ways to train an encoder are compared: on the earlier graph itself
 (:func:`~prodassoc_lab.link_models.train_link_encoder`, which learns which
 products *are* associated), and on a rehearsal of the task one period earlier
-(:func:`train_on_rehearsal`, which learns which products *become* associated).
+(:func:`~prodassoc_lab.link_experiment.train_on_rehearsal`, which learns which products *become* associated).
 
 Run from the command line to repeat the comparison over several seeds::
 
@@ -16,7 +16,6 @@ The chapter runs seed 0 itself and checks it against the committed file
 from __future__ import annotations
 
 import argparse
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,16 +23,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
 from torch_geometric.data import Data
-from torch_geometric.utils import negative_sampling
 
 from prodassoc_lab.catalogue import CatalogueFeatures, product_attributes
 from prodassoc_lab.cold_start import PartnerPredictor, fit_attribute_encoder
 from prodassoc_lab.features import product_features
 from prodassoc_lab.link_evaluation import LinkTask, link_metrics, sampled_roc_auc
 from prodassoc_lab.link_heuristics import adamic_adar, common_neighbours, jaccard, preferential_attachment
-from prodassoc_lab.link_models import LAYERS, LinkEncoder, LinkRun, link_data, pair_scores, train_link_encoder
+from prodassoc_lab.link_models import LAYERS, LinkEncoder, LinkRun, fit_encoder, link_data, train_link_encoder
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.rules import lift
 from prodassoc_lab.time_split import TimeSplit, time_split
@@ -70,7 +67,7 @@ def link_experiment(transactions: pd.DataFrame, products: pd.DataFrame, cutoff_w
                     catalogue: CatalogueFeatures | None = None, min_baskets: int = MIN_BASKETS) -> LinkExperiment:
     """Split at ``cutoff_week`` and compute the features; nothing after the cut-off reaches the known products.
 
-    ``catalogue`` is a fitted :class:`CatalogueFeatures` to reuse (default: fit
+    ``catalogue`` is a fitted :class:`~prodassoc_lab.catalogue.CatalogueFeatures` to reuse (default: fit
     one on the known products), so that two experiments describe products in
     the same feature space.
     """
@@ -171,33 +168,16 @@ def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int, epochs: 
     pairs = torch.from_numpy(train_pairs[["source", "target"]].to_numpy().T.copy())
     positives = torch.cat([pairs, pairs.flip(0)], dim=1)
     not_negative = torch.cat([data.edge_index, positives], dim=1)
-    labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives * positives.size(1))])
     model = LinkEncoder(kind, data.num_features, hidden)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=5e-4)
-    adjacency = data.adj_t
-    best_recall, best_epoch, best_state, losses = -1.0, 0, None, []
-    for epoch in range(1, epochs + 1):
-        model.train()
-        optimizer.zero_grad()
-        embeddings, bias = model(data.x, adjacency)
-        sampled = negative_sampling(not_negative, num_nodes=data.num_nodes, num_neg_samples=negatives * positives.size(1))
-        loss = F.binary_cross_entropy_with_logits(pair_scores(embeddings, bias, torch.cat([positives, sampled], dim=1)),
-                                                  labels)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if epoch % eval_every == 0 or epoch == epochs:
-            model.eval()
-            with torch.no_grad():
-                embeddings, bias = model(data.x, adjacency)
-                rows = torch.from_numpy(val_task.queries)
-                recall = link_metrics((embeddings[rows] @ embeddings.T + bias[None, :]).numpy(), val_task)[f"Recall@{K}"]
-            if recall > best_recall:
-                best_recall, best_epoch, best_state = recall, epoch, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    model.eval()
+    rows = torch.from_numpy(val_task.queries)
+
+    def validation_recall(embeddings: torch.Tensor, bias: torch.Tensor) -> float:
+        return link_metrics((embeddings[rows] @ embeddings.T + bias[None, :]).numpy(), val_task)[f"Recall@{K}"]
+
+    best_recall, best_epoch, losses = fit_encoder(model, data.x, data.adj_t, positives, not_negative, validation_recall,
+                                                  epochs, lr, 5e-4, eval_every, negatives)
     with torch.no_grad():
-        embeddings, bias = model(data.x, adjacency)
+        embeddings, bias = model(data.x, data.adj_t)
     return LinkRun(kind, seed, model, embeddings, bias, best_epoch, best_recall, f"Recall@{K}", losses)
 
 

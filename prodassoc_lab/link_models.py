@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,6 +126,42 @@ def link_data(features: pd.DataFrame, graph) -> Data:
     return sparse_adjacency(data)
 
 
+def fit_encoder(model: LinkEncoder, x: Tensor, adjacency: Tensor, positives: Tensor, not_negative: Tensor,
+                validate: Callable[[Tensor, Tensor], float], epochs: int, lr: float, weight_decay: float,
+                eval_every: int, negatives: int = 1) -> tuple[float, int, list[float]]:
+    """The training loop both ways of chapter 8 share; returns ``(best validation score, its epoch, losses)``.
+
+    Each epoch: embed with messages over ``adjacency``, score the directed
+    ``positives`` (shape ``(2, P)``) against ``negatives × P`` random pairs from
+    ``negative_sampling`` (never a pair of ``not_negative``), one Adam step on
+    the binary cross-entropy. Every ``eval_every`` epochs (and at the last)
+    ``validate(embeddings, bias)`` scores the model; the best state is loaded
+    back into ``model``, which is left in evaluation mode.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives * positives.size(1))])
+    best_score, best_epoch, best_state, losses = -float("inf"), 0, None, []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        optimizer.zero_grad()
+        embeddings, bias = model(x, adjacency)
+        sampled = negative_sampling(not_negative, num_nodes=x.size(0), num_neg_samples=negatives * positives.size(1))
+        loss = F.binary_cross_entropy_with_logits(pair_scores(embeddings, bias, torch.cat([positives, sampled], dim=1)),
+                                                  labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if epoch % eval_every == 0 or epoch == epochs:
+            model.eval()
+            with torch.no_grad():
+                score = validate(*model(x, adjacency))
+            if score > best_score:
+                best_score, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    return float(best_score), best_epoch, losses
+
+
 def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidden: int = 64, lr: float = 0.02,
                        weight_decay: float = 5e-4, eval_every: int = 10) -> LinkRun:
     """Train a :class:`LinkEncoder` to tell the graph's edges from random pairs; keep the epoch with the best validation AUC.
@@ -146,29 +183,12 @@ def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidd
                          f"{data.edge_index.size(1) // 2} undirected edge(s)")
     train_adjacency = require_adjacency(sparse_adjacency(train))
     model = LinkEncoder(kind, data.num_features, hidden)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    positives = train.edge_label_index
-    labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(positives.size(1))])
-    best_auc, best_epoch, best_state, losses = -1.0, 0, None, []
-    for epoch in range(1, epochs + 1):
-        model.train()
-        optimizer.zero_grad()
-        embeddings, bias = model(data.x, train_adjacency)
-        negatives = negative_sampling(train.edge_index, num_nodes=data.num_nodes, num_neg_samples=positives.size(1))
-        logits = pair_scores(embeddings, bias, torch.cat([positives, negatives], dim=1))
-        loss = F.binary_cross_entropy_with_logits(logits, labels)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if epoch % eval_every == 0 or epoch == epochs:
-            model.eval()
-            with torch.no_grad():
-                embeddings, bias = model(data.x, train_adjacency)
-                auc = roc_auc_score(val.edge_label.numpy(), pair_scores(embeddings, bias, val.edge_label_index).numpy())
-            if auc > best_auc:
-                best_auc, best_epoch, best_state = auc, epoch, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    model.eval()
+
+    def validation_auc(embeddings: Tensor, bias: Tensor) -> float:
+        return roc_auc_score(val.edge_label.numpy(), pair_scores(embeddings, bias, val.edge_label_index).numpy())
+
+    best_auc, best_epoch, losses = fit_encoder(model, data.x, train_adjacency, train.edge_label_index, train.edge_index,
+                                               validation_auc, epochs, lr, weight_decay, eval_every)
     with torch.no_grad():
         embeddings, bias = model(data.x, require_adjacency(data))
     return LinkRun(kind, seed, model, embeddings, bias, best_epoch, float(best_auc), "ROC-AUC", losses)

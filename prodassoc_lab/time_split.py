@@ -30,7 +30,9 @@ from prodassoc_lab.link_evaluation import LinkTask
 from prodassoc_lab.rules import cooccurring_pairs
 from prodassoc_lab.validation import bounded_int, positive_int
 
-ASSOCIATION = {"min_count": 5, "max_p_value": 1e-3, "top_k": 10}  # the rule of chapter 8
+#: The rule of chapter 8 — bought together in 5 baskets or more, with p < 0.001, and among the 10
+#: highest-NPMI partners of either product.
+ASSOCIATION = {"min_count": 5, "max_p_value": 1e-3, "top_k": 10}
 WEEK = "week"
 
 
