@@ -67,6 +67,23 @@ class LinkTask:
         return values
 
 
+def pair_task(name: str, source: np.ndarray, target: np.ndarray, excluded: sp.sparray | sp.spmatrix) -> LinkTask:
+    """A task from undirected true pairs of node positions: each end is a query whose partner is the other end.
+
+    ``excluded`` is the ``n × n`` matrix of pairs that are no candidates (e.g. the
+    pairs already linked); a query is never a candidate for itself either.
+    """
+    n = excluded.shape[0]
+    if excluded.shape != (n, n):
+        raise ValueError(f"{name}: excluded must be a square n × n matrix, got shape {excluded.shape}")
+    ends, others = np.concatenate([source, target]), np.concatenate([target, source])
+    queries = np.unique(ends)
+    truth = sp.csr_array((np.ones(len(ends), dtype=np.int8), (np.searchsorted(queries, ends), others)),
+                         shape=(len(queries), n))
+    itself = sp.csr_array((np.ones(len(queries), dtype=bool), (np.arange(len(queries)), queries)), shape=truth.shape)
+    return LinkTask(name, queries, truth, (sp.csr_array(excluded)[queries] + itself).astype(bool))
+
+
 def top_candidates(scores: np.ndarray | torch.Tensor, task: LinkTask, k: int) -> np.ndarray:
     """The ``k`` best allowed candidates of each query, best first; ties go to the lower candidate position."""
     k = positive_int(k, "k")

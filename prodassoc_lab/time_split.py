@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from prodassoc_lab.data import ITEM, BasketMatrix, basket_matrix, filter_products, select_products
 from prodassoc_lab.graph import ProductGraph, product_graph
-from prodassoc_lab.link_evaluation import LinkTask
+from prodassoc_lab.link_evaluation import LinkTask, pair_task
 from prodassoc_lab.rules import cooccurring_pairs
 from prodassoc_lab.validation import bounded_int, positive_int
 
@@ -77,23 +77,13 @@ class TimeSplit:
         training on the others, which are known partners, not wrong answers.
         """
         pairs = self.new_pairs if pairs is None else pairs
-        n = self.earlier_graph.num_nodes
-        ends = np.concatenate([pairs.source, pairs.target])
-        others = np.concatenate([pairs.target, pairs.source])
-        queries = np.unique(ends)
-        row = np.searchsorted(queries, ends)
-        truth = sp.csr_array((np.ones(len(ends), dtype=np.int8), (row, others)), shape=(len(queries), n))
-        excluded = self.earlier_counts[queries] > self.max_earlier_count
-        excluded = excluded + sp.csr_array((np.ones(len(queries), dtype=bool), (np.arange(len(queries)), queries)),
-                                           shape=(len(queries), n))
+        excluded = self.earlier_counts > self.max_earlier_count
         if also_excluded is not None and len(also_excluded):
-            sources = np.concatenate([also_excluded.source, also_excluded.target])
-            targets = np.concatenate([also_excluded.target, also_excluded.source])
-            asked = np.isin(sources, queries)
             excluded = excluded + sp.csr_array(
-                (np.ones(int(asked.sum()), dtype=bool), (np.searchsorted(queries, sources[asked]), targets[asked])),
-                shape=(len(queries), n))
-        return LinkTask("new associations", queries, truth, excluded.astype(bool))
+                (np.ones(2 * len(also_excluded), dtype=bool),
+                 (np.concatenate([also_excluded.source, also_excluded.target]),
+                  np.concatenate([also_excluded.target, also_excluded.source]))), shape=excluded.shape)
+        return pair_task("new associations", pairs.source.to_numpy(), pairs.target.to_numpy(), excluded)
 
     def cold_start_task(self) -> LinkTask:
         """Queries: new products with a known partner (by id); candidates: every known product."""

@@ -337,3 +337,15 @@ def test_a_rehearsal_must_end_before_the_cut_off(week):
     transactions, products = shop()
     with pytest.raises(ValueError, match="rehearsal_week must be a week number before cutoff_week=39"):
         rehearsal_experiments(transactions, products, cutoff_week=39, rehearsal_week=week)
+
+
+def test_a_pair_task_asks_both_ends_and_never_ranks_a_query_itself():
+    from prodassoc_lab.link_evaluation import pair_task
+
+    linked = sp.csr_array(np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]))
+    task = pair_task("t", np.array([0]), np.array([2]), linked)
+    assert task.queries.tolist() == [0, 2]
+    assert task.truth.toarray().tolist() == [[0, 0, 1, 0], [1, 0, 0, 0]]
+    assert task.excluded.toarray().tolist() == [[True, True, False, False], [False, False, True, False]]
+    with pytest.raises(ValueError, match="must be a square n × n matrix"):
+        pair_task("t", np.array([0]), np.array([2]), linked[:3])
