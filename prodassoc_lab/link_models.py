@@ -26,6 +26,7 @@ from torch_geometric.nn import GCNConv, SAGEConv
 from torch_geometric.transforms import RandomLinkSplit
 from torch_geometric.utils import negative_sampling
 
+from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.pyg_data import require_adjacency, sparse_adjacency
 from prodassoc_lab.reproducibility import set_seed
@@ -110,7 +111,7 @@ class LinkRun:
             return (self.embeddings[rows] @ self.embeddings.T + self.bias[None, :] + self.bias[rows, None]).numpy()
 
 
-def link_data(features: pd.DataFrame, graph) -> Data:
+def link_data(features: pd.DataFrame, graph: ProductGraph) -> Data:
     """PyG ``Data`` for :class:`LinkEncoder`: ``x`` from ``features`` (rows in node order) and the graph's edges and adjacency."""
     ids = pd.Index(graph.nodes.product_id)
     if not isinstance(features, pd.DataFrame) or not features.index.equals(ids):
