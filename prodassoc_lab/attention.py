@@ -112,11 +112,15 @@ class MultiHeadSelfAttention(torch.nn.Module):
         self.in_proj = torch.nn.Linear(embed_dim, 3 * embed_dim, bias=bias)
         self.out_proj = torch.nn.Linear(embed_dim, embed_dim, bias=bias)
 
-    def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, padding_mask: Tensor | None = None,
+                attn_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Attend within each sequence of ``x`` (batch, length, embed_dim).
 
         ``padding_mask`` (batch, length) is ``True`` at real positions and ``False``
-        at padding, which no query may attend to. Returns the output (batch, length,
+        at padding, which no query may attend to. ``attn_mask``, boolean and
+        broadcastable to (batch, heads, length, length), is ``True`` where a query
+        may attend to a key, e.g. a causal mask that hides later positions
+        (chapter 9); both masks apply together. Returns the output (batch, length,
         embed_dim) and the weights per head (batch, heads, length, length).
         """
         if not isinstance(x, Tensor) or x.dtype != self.in_proj.weight.dtype:
@@ -134,6 +138,15 @@ class MultiHeadSelfAttention(torch.nn.Module):
                     f"got {tuple(padding_mask.shape)}"
                 )
             mask = padding_mask[:, None, None, :]  # same keys for every head and query
+        if attn_mask is not None:
+            if not isinstance(attn_mask, Tensor) or attn_mask.dtype != torch.bool:
+                raise TypeError("attn_mask must be a boolean torch.Tensor (True = may attend), got "
+                                f"{attn_mask.dtype if isinstance(attn_mask, Tensor) else type(attn_mask).__name__}")
+            try:
+                mask = attn_mask if mask is None else mask & attn_mask
+            except RuntimeError as exc:
+                raise ValueError(f"attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to "
+                                 f"(batch, heads, length, length) = {(batch, self.num_heads, length, length)}") from exc
         q, k, v = self.in_proj(x).chunk(3, dim=-1)
         q, k, v = (t.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
         heads, weights = scaled_dot_product_attention(q, k, v, mask)

@@ -14,6 +14,9 @@ import warnings
 KNOWN_WARNINGS = (
     (".*torch.jit.script.*", DeprecationWarning),
     ("IProgress not found", Warning),
+    # torch's notes on its sparse tensors (chapter 9): a beta label, and that invariant checks are off
+    ("Sparse CSR tensor support is in beta state", UserWarning),
+    ("Sparse invariant checks are implicitly disabled", UserWarning),
 )
 
 

@@ -1,0 +1,199 @@
+"""A SASRec-style self-attention model over a household's sequence of baskets (chapter 9).
+
+SASRec (Kang & McAuley, 2018) reads a user's items in order and, at every
+position, predicts the next one with causal self-attention. Here a position is
+a whole basket — the mean of its products' embeddings — and the prediction is
+a score for every catalogue product. The attention layer is chapter 6's
+:class:`~prodassoc_lab.attention.MultiHeadSelfAttention`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import Tensor
+
+from prodassoc_lab.attention import MultiHeadSelfAttention
+from prodassoc_lab.next_basket import NextBasketTask
+from prodassoc_lab.next_basket_evaluation import basket_metrics, recommend
+from prodassoc_lab.reproducibility import set_seed
+from prodassoc_lab.validation import positive_int
+
+
+class BasketSASRec(torch.nn.Module):
+    r"""Causal self-attention over basket embeddings, scoring every product for the next basket.
+
+    .. math::
+        \mathbf{x}_t = \frac{1}{|B_t|} \sum_{i \in B_t} \mathbf{e}_i + \mathbf{p}_t, \qquad
+        \mathbf{h} = \operatorname{Block}^{(L)} \circ \dots \circ \operatorname{Block}^{(1)}(\mathbf{x}), \qquad
+        s_{t, j} = \mathbf{h}_t^\top \mathbf{e}_j + c_j
+
+    where each block is pre-norm multi-head self-attention (position :math:`t`
+    attends to positions :math:`\le t` only) followed by a position-wise
+    feed-forward layer, both with residual connections; :math:`\mathbf{e}` is
+    the product embedding table (shared by input and output), :math:`\mathbf{p}_t`
+    a learned position embedding (slot :math:`t` of the window, the newest
+    basket in the last slot) and :math:`c_j` a learned popularity term.
+
+    Args:
+        n_products (int): catalogue size :math:`P`.
+        window (int): number of most recent baskets read, :math:`T`.
+        dim (int): embedding size :math:`d`.
+        heads (int): attention heads; must divide ``dim``.
+        blocks (int): number of blocks :math:`L`.
+        dropout (float): dropout on the input and inside the blocks.
+
+    Shapes:
+        - **input:** baskets as a sparse :math:`(B \cdot T, P)` matrix whose rows sum
+          to 1 (a padded slot is an empty row), and a padding mask :math:`(B, T)`,
+          ``True`` at real baskets
+        - **output:** :math:`(B, T, d)` states; :meth:`scores` maps states to
+          :math:`(\dots, P)` product scores
+    """
+
+    def __init__(self, n_products: int, window: int = 16, dim: int = 64, heads: int = 2, blocks: int = 2,
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        self.n_products, self.window = positive_int(n_products, "n_products"), positive_int(window, "window")
+        self.products = torch.nn.Embedding(self.n_products, dim)
+        self.positions = torch.nn.Embedding(self.window, dim)
+        self.popularity = torch.nn.Parameter(torch.zeros(self.n_products))
+        self.attention = torch.nn.ModuleList(MultiHeadSelfAttention(dim, heads) for _ in range(blocks))
+        self.attention_norms = torch.nn.ModuleList(torch.nn.LayerNorm(dim) for _ in range(blocks))
+        self.feed_forward = torch.nn.ModuleList(
+            torch.nn.Sequential(torch.nn.Linear(dim, dim), torch.nn.GELU(), torch.nn.Linear(dim, dim))
+            for _ in range(blocks))
+        self.feed_forward_norms = torch.nn.ModuleList(torch.nn.LayerNorm(dim) for _ in range(blocks))
+        self.final_norm = torch.nn.LayerNorm(dim)
+        self.dropout = torch.nn.Dropout(dropout)
+        torch.nn.init.normal_(self.products.weight, std=0.05)
+        torch.nn.init.normal_(self.positions.weight, std=0.05)
+
+    def forward(self, baskets: Tensor, padding: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """States after the last block (batch, window, dim) and each block's attention weights."""
+        batch, window = padding.shape
+        if window != self.window or baskets.shape != (batch * window, self.n_products):
+            raise ValueError(f"expected baskets of shape ({batch} * {self.window}, {self.n_products}) and padding "
+                             f"(batch, {self.window}); got {tuple(baskets.shape)} and {tuple(padding.shape)}")
+        x = torch.sparse.mm(baskets, self.products.weight).view(batch, window, -1) + self.positions.weight
+        x = self.dropout(x)
+        causal = torch.ones(window, window, dtype=torch.bool).tril()
+        # a padded query attends to itself only: its state is never read, but softmax needs one key
+        allowed = (causal & padding[:, None, :]) | torch.eye(window, dtype=torch.bool)
+        weights = []
+        for attend, norm1, feed, norm2 in zip(self.attention, self.attention_norms, self.feed_forward,
+                                              self.feed_forward_norms):
+            out, w = attend(norm1(x), attn_mask=allowed[:, None])
+            x = x + self.dropout(out)
+            x = x + self.dropout(feed(norm2(x)))
+            weights.append(w)
+        return self.final_norm(x), weights
+
+    def scores(self, states: Tensor) -> Tensor:
+        """Product scores :math:`\\mathbf{h}^\\top \\mathbf{e}_j + c_j` for states of shape (..., dim)."""
+        return states @ self.products.weight.T + self.popularity
+
+
+def basket_windows(baskets: sp.csr_array, first: np.ndarray, ends: np.ndarray, window: int) -> tuple[Tensor, Tensor]:
+    """For each sequence, the (at most ``window``) basket rows in ``[first, end)``, newest last, left-padded.
+
+    ``first`` and ``ends`` give, per sequence, its household's first basket row
+    and the row its window stops before. Returns the sparse (sequences · window)
+    × products matrix of baskets scaled to rows summing to 1, and the padding
+    mask (sequences × window), ``True`` at real baskets.
+    """
+    slots, rows = _window_rows(first, ends, positive_int(window, "window"))
+    picked = sp.coo_array(baskets[rows].astype(np.float32))
+    sizes = np.bincount(picked.row, minlength=len(rows))
+    index = torch.from_numpy(np.vstack([slots[picked.row], picked.col]).astype(np.int64))
+    values = torch.from_numpy((picked.data / sizes[picked.row]).astype(np.float32))
+    matrix = torch.sparse_coo_tensor(index, values, (len(ends) * window, baskets.shape[1])).coalesce()
+    padding = torch.zeros(len(ends) * window, dtype=torch.bool)
+    padding[torch.from_numpy(slots)] = True
+    return matrix, padding.view(len(ends), window)
+
+
+def _window_rows(first: np.ndarray, ends: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slot (sequence · window + place) and basket row of every real basket in the windows."""
+    first, ends = np.asarray(first), np.asarray(ends)
+    if first.shape != ends.shape or first.ndim != 1 or (ends <= first).any():
+        raise ValueError("first and ends must be equal-length vectors with every end after its first row")
+    starts = np.maximum(ends - window, first)
+    slots = np.concatenate([i * window + window - (e - s) + np.arange(e - s)
+                            for i, (s, e) in enumerate(zip(starts, ends))])
+    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+    return slots, rows
+
+
+def _next_baskets(baskets: sp.csr_array, first: np.ndarray, ends: np.ndarray, window: int, last: int) -> Tensor:
+    """Multi-hot target of the ``last`` slots of each window: the basket after each, (sequences, last, products)."""
+    slots, rows = _window_rows(first, ends, window)
+    place = slots % window - (window - last)
+    keep = place >= 0
+    coo = sp.coo_array(baskets[rows[keep] + 1])
+    wanted = torch.zeros(len(ends) * last, baskets.shape[1])
+    target_slots = (slots[keep] // window) * last + place[keep]
+    wanted[torch.from_numpy(target_slots[coo.row]), torch.from_numpy(coo.col.astype(np.int64))] = 1.0
+    return wanted.view(len(ends), last, -1)
+
+
+def sequence_scores(model: BasketSASRec, task: NextBasketTask, stage: str) -> np.ndarray:
+    """Households × products scores for each household's ``stage`` target, from the baskets before it."""
+    model.eval()
+    with torch.no_grad():
+        baskets, padding = basket_windows(task.baskets, task.offsets[:-1], task.target_rows(stage), model.window)
+        states, _ = model(baskets, padding)
+        return model.scores(states[:, -1]).numpy().astype(np.float64)
+
+
+@dataclass
+class SequenceRun:
+    """A trained :class:`BasketSASRec`, kept at its best validation epoch, and its validation curve."""
+
+    model: BasketSASRec
+    validation_recall: list[float]
+    best_epoch: int
+
+
+def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, window: int = 16, dim: int = 64,
+                        lr: float = 5e-3, batch_size: int = 256, loss_slots: int = 4, k: int = 10) -> SequenceRun:
+    """Train :class:`BasketSASRec` on the baskets before the validation targets; keep the best epoch.
+
+    Each epoch cuts every household's history at a random basket and asks the
+    model for the baskets that follow its last ``loss_slots`` slots (softmax
+    cross-entropy against the basket's products, each weighted ``1/|B|``).
+    The epoch with the best validation Recall@``k`` is kept.
+    """
+    rng = set_seed(seed)
+    epochs, loss_slots = positive_int(epochs, "epochs"), positive_int(loss_slots, "loss_slots")
+    model = BasketSASRec(task.n_products, window=window, dim=dim)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    first, validation = task.offsets[:-1], task.target_rows("validation")
+    targets_val, seen_val = task.targets("validation"), task.history_counts("validation")
+    curve, best, best_state = [], -1.0, None
+    for _ in range(epochs):
+        model.train()
+        # an input window ends at a random basket e (exclusive) and is followed by basket e
+        ends = rng.integers(first + 1, validation)  # high exclusive: the last input ends before the last history basket
+        order = rng.permutation(task.n_households)
+        for batch in np.array_split(order, max(1, len(order) // batch_size)):
+            baskets, padding = basket_windows(task.baskets, first[batch], ends[batch], window)
+            wanted = _next_baskets(task.baskets, first[batch], ends[batch], window, loss_slots)
+            states, _ = model(baskets, padding)
+            logits = model.scores(states[:, -loss_slots:])
+            real = wanted.sum(-1) > 0
+            loss = -(torch.log_softmax(logits, -1) * wanted).sum(-1)[real] / wanted.sum(-1)[real]
+            optimizer.zero_grad()
+            loss.mean().backward()
+            optimizer.step()
+        top = recommend(sequence_scores(model, task, "validation"), k)
+        curve.append(float(basket_metrics(top, targets_val, seen_val)["recall_overall"].mean()))
+        if curve[-1] > best:
+            best, best_state = curve[-1], copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    return SequenceRun(model, curve, int(np.argmax(curve)) + 1)

@@ -1,0 +1,183 @@
+"""Chapter 9's comparison: baselines, the two trained models and a hybrid, on one next-basket task.
+
+Run ``python -m prodassoc_lab.next_basket_experiment --seed 0 1 2 3 4 --results
+book/results/next_basket.csv`` to write the table the chapter reads (the
+baselines have no randomness and are evaluated once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from prodassoc_lab.basket_sequence_model import sequence_scores, train_basket_sasrec
+from prodassoc_lab.household_graph_model import lightgcn_scores, train_lightgcn
+from prodassoc_lab.next_basket import STAGES, NextBasketTask, next_basket_task
+from prodassoc_lab.next_basket_baselines import (
+    g_top_freq,
+    gp_top_freq,
+    p_top_freq,
+    rule_expansion,
+    tifu_knn,
+)
+from prodassoc_lab.next_basket_evaluation import basket_metrics, recommend
+from prodassoc_lab.validation import bounded_int
+
+KS = (10, 20)
+BASELINES: dict[str, Callable[[NextBasketTask, str], np.ndarray]] = {
+    "G-TopFreq": g_top_freq,
+    "P-TopFreq": p_top_freq,
+    "GP-TopFreq": gp_top_freq,
+    "TIFU-KNN": tifu_knn,
+    "rules: last basket": rule_expansion,
+}
+#: Explore slots of the hybrid tried on the validation baskets, for each list length.
+EXPLORE_SLOTS = (0, 1, 2, 3, 5)
+
+
+def explore_only(scores: np.ndarray, seen: sp.sparray | sp.spmatrix) -> np.ndarray:
+    """``scores`` with every product the household bought before set to ``-inf``: a ranking of new products only."""
+    values = np.array(scores, dtype=np.float64)
+    values[sp.csr_array(seen).toarray() > 0] = -np.inf
+    return values
+
+
+def hybrid_lists(repeat_top: np.ndarray, explore_top: np.ndarray, explore_slots: int, k: int) -> np.ndarray:
+    """Lists of length ``k``: the first ``k − explore_slots`` filled repeat picks, then explore picks to the end.
+
+    ``repeat_top`` must rank only products the household bought before and
+    ``explore_top`` only new ones (e.g. P-TopFreq and :func:`explore_only` lists),
+    so no product appears twice. A household with fewer repeat picks gets more
+    explore slots.
+    """
+    explore_slots = bounded_int(explore_slots, "explore_slots", 0, k)
+    if repeat_top.shape[0] != explore_top.shape[0] or min(repeat_top.shape[1], explore_top.shape[1]) < k:
+        raise ValueError(f"both lists need one row per household and at least k={k} columns, got "
+                         f"{repeat_top.shape} and {explore_top.shape}")
+    lists = np.full((repeat_top.shape[0], k), -1, dtype=np.int64)
+    for h, (repeat, explore) in enumerate(zip(repeat_top, explore_top)):
+        repeat = repeat[repeat >= 0][: k - explore_slots]
+        if np.isin(repeat, explore).any():
+            raise ValueError(f"household row {h}: a product is both a repeat and an explore pick")
+        picks = np.concatenate([repeat, explore[explore >= 0]])[:k]
+        lists[h, : len(picks)] = picks
+    return lists
+
+
+def evaluate_lists(lists: dict[str, np.ndarray], task: NextBasketTask, stage: str) -> pd.DataFrame:
+    """Mean Recall, NDCG and hit at every ``k`` in :data:`KS`, overall, on repeat and on explore items."""
+    targets, seen = task.targets(stage), task.history_counts(stage)
+    rows = []
+    for (name, top), k in itertools.product(lists.items(), KS):
+        means = basket_metrics(top, targets, seen, k).mean(skipna=True)
+        rows.append({"method": name, "k": k, **means.to_dict()})
+    return pd.DataFrame(rows)
+
+
+def choose_explore_slots(repeat_top: np.ndarray, explore_top: np.ndarray, task: NextBasketTask, k: int) -> int:
+    """The number of explore slots in :data:`EXPLORE_SLOTS` with the best validation Recall@``k`` (fewest on ties).
+
+    ``repeat_top`` and ``explore_top`` are lists for the *validation* baskets.
+    """
+    targets, seen = task.targets("validation"), task.history_counts("validation")
+    recall = [basket_metrics(hybrid_lists(repeat_top, explore_top, s, k), targets, seen)["recall_overall"].mean()
+              for s in EXPLORE_SLOTS]
+    return EXPLORE_SLOTS[int(np.argmax(recall))]
+
+
+#: The grid :func:`tune_tifu_knn` searched for chapter 9.
+TIFU_GRID = {"group_size": (3, 7), "within_decay": (0.9, 1.0), "group_decay": (0.7, 0.9),
+             "neighbours": (100, 300), "alpha": (0.7, 0.9)}
+
+
+def tune_tifu_knn(task: NextBasketTask, grid: dict[str, tuple] = TIFU_GRID, k: int = 10) -> pd.DataFrame:
+    """Validation Recall@``k`` of TIFU-KNN for every combination in ``grid``, best first."""
+    targets, seen = task.targets("validation"), task.history_counts("validation")
+    rows = []
+    for values in itertools.product(*grid.values()):
+        setting = dict(zip(grid, values))
+        top = recommend(tifu_knn(task, "validation", **setting), k)
+        rows.append({**setting, f"recall@{k}": basket_metrics(top, targets, seen)["recall_overall"].mean()})
+    return pd.DataFrame(rows).sort_values(f"recall@{k}", ascending=False, kind="stable").reset_index(drop=True)
+
+
+NEW_ONLY = " · new only"  # suffix of a method whose list holds only products new to the household
+
+
+def _with_new_only(scores: dict[str, np.ndarray], task: NextBasketTask, stage: str) -> dict[str, np.ndarray]:
+    """Each method's list, and its list of new products only (its ranking with the household's past removed)."""
+    seen = task.history_counts(stage)
+    lists = {name: recommend(values, max(KS)) for name, values in scores.items()}
+    lists.update({name + NEW_ONLY: recommend(explore_only(values, seen), max(KS)) for name, values in scores.items()
+                  if name not in ("P-TopFreq", "GP-TopFreq")})  # these two rank no new product on their own
+    return lists
+
+
+def baseline_lists(task: NextBasketTask, stage: str) -> dict[str, np.ndarray]:
+    """Top-``max(KS)`` lists of every baseline for ``stage``, and their new-products-only lists."""
+    return _with_new_only({name: method(task, stage) for name, method in BASELINES.items()}, task, stage)
+
+
+def model_lists(task: NextBasketTask, seed: int, stage: str = "test") -> dict[str, np.ndarray]:
+    """Train both models with ``seed`` and return their lists (full and new only), and the hybrid's, for ``stage``.
+
+    The hybrid takes repeat slots from P-TopFreq and explore slots from the
+    self-attention model's new-products-only list; its number of explore slots
+    is chosen per ``k`` on the validation baskets.
+    """
+    sequence = train_basket_sasrec(task, seed)
+    graph = train_lightgcn(task, seed)
+    lists = _with_new_only({"SASRec (baskets)": sequence_scores(sequence.model, task, stage),
+                            "LightGCN": lightgcn_scores(graph.model, task, stage)}, task, stage)
+    validation_repeat = recommend(p_top_freq(task, "validation"), max(KS))
+    validation_explore = recommend(explore_only(sequence_scores(sequence.model, task, "validation"),
+                                                task.history_counts("validation")), max(KS))
+    repeat = recommend(p_top_freq(task, stage), max(KS))
+    for k in KS:
+        slots = choose_explore_slots(validation_repeat, validation_explore, task, k)
+        lists[f"hybrid@{k}:{slots}"] = hybrid_lists(repeat, lists["SASRec (baskets)" + NEW_ONLY], slots, max(KS))
+    return lists
+
+
+def next_basket_comparison(task: NextBasketTask, seeds: tuple[int, ...], stage: str = "test") -> pd.DataFrame:
+    """The chapter's table: baselines once (``seed`` empty), the models and hybrid for every seed."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    tables = [evaluate_lists(baseline_lists(task, stage), task, stage).assign(seed=pd.NA)]
+    for seed in seeds:
+        tables.append(evaluate_lists(model_lists(task, seed, stage), task, stage).assign(seed=seed))
+    table = pd.concat(tables, ignore_index=True)
+    # a hybrid tuned for one list length is reported at that length only, with its explore slots
+    tuned = table["method"].str.extract(r"hybrid@(\d+):(\d+)").astype(float)
+    keep = tuned[0].isna() | (tuned[0] == table["k"])
+    table, tuned = table[keep].copy(), tuned[keep]
+    table["explore_slots"] = tuned[1]
+    table.loc[tuned[0].notna(), "method"] = "hybrid"
+    return table.reset_index(drop=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from prodassoc_lab.datasets import cleaned_complete_journey
+    from prodassoc_lab.train import positive_integer
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, nargs="+", default=[0], help="training seeds of the two models")
+    parser.add_argument("--products", type=positive_integer, default=5000, help="catalogue size")
+    parser.add_argument("--results", type=Path, required=True, help="CSV file to write")
+    args = parser.parse_args(argv)
+    transactions, _ = cleaned_complete_journey()
+    table = next_basket_comparison(next_basket_task(transactions, args.products), tuple(args.seed))
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.results, index=False, float_format="%.6f")
+    print(f"wrote {len(table)} rows to {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
