@@ -15,8 +15,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from torch_geometric.nn.models import LightGCN
 
-from prodassoc_lab.basket_sequence_model import sequence_scores, train_basket_sasrec
+from prodassoc_lab.basket_sequence_model import BasketSASRec, sequence_scores, train_basket_sasrec
 from prodassoc_lab.household_graph_model import lightgcn_scores, train_lightgcn
 from prodassoc_lab.next_basket import STAGES, NextBasketTask, next_basket_task
 from prodassoc_lab.next_basket_baselines import (
@@ -124,19 +125,19 @@ def baseline_lists(task: NextBasketTask, stage: str) -> dict[str, np.ndarray]:
     return _with_new_only({name: method(task, stage) for name, method in BASELINES.items()}, task, stage)
 
 
-def model_lists(task: NextBasketTask, seed: int, stage: str = "test") -> dict[str, np.ndarray]:
-    """Train both models with ``seed`` and return their lists (full and new only), and the hybrid's, for ``stage``.
+def model_lists(task: NextBasketTask, sequence: BasketSASRec, graph: LightGCN,
+                stage: str = "test") -> dict[str, np.ndarray]:
+    """Lists of the two trained models (full and new only), and of the hybrid, for ``stage``.
 
     The hybrid takes repeat slots from P-TopFreq and explore slots from the
     self-attention model's new-products-only list; its number of explore slots
-    is chosen per ``k`` on the validation baskets.
+    is chosen per ``k`` on the validation baskets and kept in its name
+    (``hybrid@k:slots``).
     """
-    sequence = train_basket_sasrec(task, seed)
-    graph = train_lightgcn(task, seed)
-    lists = _with_new_only({"SASRec (baskets)": sequence_scores(sequence.model, task, stage),
-                            "LightGCN": lightgcn_scores(graph.model, task, stage)}, task, stage)
+    lists = _with_new_only({"SASRec (baskets)": sequence_scores(sequence, task, stage),
+                            "LightGCN": lightgcn_scores(graph, task, stage)}, task, stage)
     validation_repeat = recommend(p_top_freq(task, "validation"), max(KS))
-    validation_explore = recommend(explore_only(sequence_scores(sequence.model, task, "validation"),
+    validation_explore = recommend(explore_only(sequence_scores(sequence, task, "validation"),
                                                 task.history_counts("validation")), max(KS))
     repeat = recommend(p_top_freq(task, stage), max(KS))
     for k in KS:
@@ -151,7 +152,8 @@ def next_basket_comparison(task: NextBasketTask, seeds: tuple[int, ...], stage: 
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     tables = [evaluate_lists(baseline_lists(task, stage), task, stage).assign(seed=pd.NA)]
     for seed in seeds:
-        tables.append(evaluate_lists(model_lists(task, seed, stage), task, stage).assign(seed=seed))
+        lists = model_lists(task, train_basket_sasrec(task, seed).model, train_lightgcn(task, seed).model, stage)
+        tables.append(evaluate_lists(lists, task, stage).assign(seed=seed))
     table = pd.concat(tables, ignore_index=True)
     # a hybrid tuned for one list length is reported at that length only, with its explore slots
     tuned = table["method"].str.extract(r"hybrid@(\d+):(\d+)").astype(float)
