@@ -170,6 +170,9 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
     """
     rng = set_seed(seed)
     epochs, loss_slots = positive_int(epochs, "epochs"), positive_int(loss_slots, "loss_slots")
+    if task.history_lengths("validation").min() < 2:
+        raise ValueError("train_basket_sasrec needs at least 2 baskets before each validation basket (one to read, "
+                         "one to predict); build the task with min_history=2 or more")
     model = BasketSASRec(task.n_products, window=window, dim=dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     first, validation = task.offsets[:-1], task.target_rows("validation")

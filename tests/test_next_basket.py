@@ -243,6 +243,12 @@ def test_sequence_training_is_repeatable(task):
     assert np.array_equal(sequence_scores(first.model, task, "test"), sequence_scores(second.model, task, "test"))
 
 
+def test_sequence_training_needs_two_history_baskets():
+    short = next_basket_task(shop(trips=3), n_products=20, min_history=1)
+    with pytest.raises(ValueError, match="at least 2 baskets before each validation basket"):
+        train_basket_sasrec(short, seed=0, epochs=1)
+
+
 def test_lightgcn_propagation_and_recommend(task):
     run = train_lightgcn(task, seed=0, epochs=2, dim=8, batch_size=64)
     edges = household_product_edges(task, "test")
