@@ -30,7 +30,9 @@ from prodassoc_lab.next_basket_baselines import (
 from prodassoc_lab.next_basket_evaluation import basket_metrics, recommend
 from prodassoc_lab.validation import bounded_int
 
+#: The list lengths of chapter 9's tables.
 KS = (10, 20)
+#: The five baselines of chapter 9, by the name the tables use.
 BASELINES: dict[str, Callable[[NextBasketTask, str], np.ndarray]] = {
     "G-TopFreq": g_top_freq,
     "P-TopFreq": p_top_freq,
@@ -108,7 +110,8 @@ def tune_tifu_knn(task: NextBasketTask, grid: dict[str, tuple] = TIFU_GRID, k: i
     return pd.DataFrame(rows).sort_values(f"recall@{k}", ascending=False, kind="stable").reset_index(drop=True)
 
 
-NEW_ONLY = " · new only"  # suffix of a method whose list holds only products new to the household
+#: Suffix of a method whose list holds only products new to the household.
+NEW_ONLY = " · new only"
 
 
 def _with_new_only(scores: dict[str, np.ndarray], task: NextBasketTask, stage: str) -> dict[str, np.ndarray]:
