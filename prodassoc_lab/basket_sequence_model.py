@@ -163,8 +163,9 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
                         lr: float = 5e-3, batch_size: int = 256, loss_slots: int = 4, k: int = 10) -> SequenceRun:
     """Train :class:`BasketSASRec` on the baskets before the validation targets; keep the best epoch.
 
-    Each epoch cuts every household's history at a random basket and asks the
-    model for the baskets that follow its last ``loss_slots`` slots (softmax
+    Each epoch cuts every household's history at a random basket and, in
+    mini-batches of at least ``batch_size`` households, asks the model for the
+    baskets that follow its last ``loss_slots`` slots (softmax
     cross-entropy against the basket's products, each weighted ``1/|B|``).
     The epoch with the best validation Recall@``k`` is kept.
     """

@@ -5,7 +5,9 @@ before it. For every household with enough history, the last basket is the
 *test* target and the one before it the *validation* target; a method fitted
 for one stage sees the baskets before that stage's target and nothing later.
 The catalogue is the ``n_products`` products in most baskets, counted without
-any household's last two trips, so the targets never choose it.
+any household's last two trips. A target is the last trip *with a catalogue
+product*; when a household's last trip has none, its target is an earlier trip,
+which the count included (chapter 9 counts how often).
 """
 
 from __future__ import annotations

@@ -52,10 +52,12 @@ def gp_top_freq(task: NextBasketTask, stage: str) -> np.ndarray:
 
 def tifu_vectors(task: NextBasketTask, stage: str, group_size: int, within_decay: float,
                  group_decay: float) -> sp.csr_array:
-    r"""TIFU-KNN's time-decayed personal item frequencies (Hu et al., 2020).
+    r"""TIFU-KNN's time-decayed personal item frequencies (after Hu et al., 2020).
 
-    Counted from the most recent basket back, the history falls into groups of
-    ``group_size`` baskets (the oldest group may be smaller). A group's vector is
+    A variant of the authors' grouping (chapter 9): counted from the most recent
+    basket back, the history falls into groups of ``group_size`` baskets (the
+    oldest group may be smaller), where their code splits every history into a
+    fixed number of near-equal groups and decays baskets over the whole history. A group's vector is
     :math:`\frac{1}{m_j} \sum_i r_b^{e_i} \mathbf{b}_i`, with :math:`e_i` the
     basket's place from the group's newest (0 for it); the household's vector is
     :math:`\frac{1}{G} \sum_j r_g^{j} \mathbf{g}_j`, with :math:`j = 0` the newest of

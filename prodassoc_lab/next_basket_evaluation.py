@@ -62,8 +62,10 @@ def basket_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix, seen: sp.
     ``repeat_share`` is the share of filled slots that recommend a seen product.
     """
     top = np.asarray(top)
+    if top.ndim != 2:
+        raise ValueError(f"top must be a households × positions matrix, got shape {top.shape}")
     k = top.shape[1] if k is None else positive_int(k, "k")
-    if top.ndim != 2 or k > top.shape[1]:
+    if k > top.shape[1]:
         raise ValueError(f"top must be households × (at least k={k}) positions, got shape {top.shape}")
     truth, before = sp.csr_array(targets).toarray() > 0, sp.csr_array(seen).toarray() > 0
     if truth.shape != before.shape or truth.shape[0] != top.shape[0]:

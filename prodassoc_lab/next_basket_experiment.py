@@ -145,7 +145,9 @@ def model_lists(task: NextBasketTask, sequence: BasketSASRec, graph: LightGCN,
     repeat = recommend(p_top_freq(task, stage), max(KS))
     for k in KS:
         slots = choose_explore_slots(validation_repeat, validation_explore, task, k)
-        lists[f"hybrid@{k}:{slots}"] = hybrid_lists(repeat, lists["SASRec (baskets)" + NEW_ONLY], slots, max(KS))
+        hybrid = np.full((task.n_households, max(KS)), -1, dtype=np.int64)  # one width for evaluate_lists
+        hybrid[:, :k] = hybrid_lists(repeat, lists["SASRec (baskets)" + NEW_ONLY], slots, k)
+        lists[f"hybrid@{k}:{slots}"] = hybrid
     return lists
 
 
