@@ -19,7 +19,7 @@ from torch import Tensor
 
 from prodassoc_lab.attention import MultiHeadSelfAttention
 from prodassoc_lab.next_basket import NextBasketTask
-from prodassoc_lab.next_basket_evaluation import basket_metrics, recommend
+from prodassoc_lab.next_basket_evaluation import mean_recall, recommend
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import positive_int
 
@@ -177,7 +177,6 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
     model = BasketSASRec(task.n_products, window=window, dim=dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     first, validation = task.offsets[:-1], task.target_rows("validation")
-    targets_val, seen_val = task.targets("validation"), task.history_counts("validation")
     curve, best, best_state = [], -1.0, None
     for _ in range(epochs):
         model.train()
@@ -194,8 +193,7 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
             optimizer.zero_grad()
             loss.mean().backward()
             optimizer.step()
-        top = recommend(sequence_scores(model, task, "validation"), k)
-        curve.append(float(basket_metrics(top, targets_val, seen_val)["recall_overall"].mean()))
+        curve.append(mean_recall(recommend(sequence_scores(model, task, "validation"), k), task, "validation"))
         if curve[-1] > best:
             best, best_state = curve[-1], copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)

@@ -22,7 +22,7 @@ from torch_geometric.nn.models import LightGCN
 from torch_geometric.utils import to_torch_csr_tensor
 
 from prodassoc_lab.next_basket import NextBasketTask
-from prodassoc_lab.next_basket_evaluation import basket_metrics, recommend
+from prodassoc_lab.next_basket_evaluation import mean_recall, recommend
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import positive_int
 
@@ -77,7 +77,6 @@ def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int =
     edges = household_product_edges(task, "validation")
     positives = edges[:, edges[0] < n_households]
     adjacency = household_product_adjacency(task, "validation")
-    targets, seen = task.targets("validation"), task.history_counts("validation")
     curve, best, best_state = [], -1.0, None
     for _ in range(epochs):
         model.train()
@@ -90,8 +89,7 @@ def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int =
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        top = recommend(lightgcn_scores(model, task, "validation"), k)
-        curve.append(float(basket_metrics(top, targets, seen)["recall_overall"].mean()))
+        curve.append(mean_recall(recommend(lightgcn_scores(model, task, "validation"), k), task, "validation"))
         if curve[-1] > best:
             best, best_state = curve[-1], copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)

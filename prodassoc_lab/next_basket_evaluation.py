@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from prodassoc_lab.next_basket import NextBasketTask
 from prodassoc_lab.validation import positive_int
 
 PARTS = ("overall", "repeat", "explore")
@@ -95,6 +96,10 @@ def basket_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix, seen: sp.
     return pd.DataFrame(table)
 
 
-def summarize_metrics(per_household: pd.DataFrame) -> pd.Series:
-    """Mean of each metric over the households where it is defined (NaN rows skipped)."""
-    return per_household.mean(skipna=True)
+def mean_recall(top: np.ndarray, task: NextBasketTask, stage: str, k: int | None = None) -> float:
+    """Overall Recall@``k`` of the lists ``top`` for ``stage``'s targets, averaged over households.
+
+    The number chapter 9 tunes and stops on, on the validation baskets.
+    """
+    return float(basket_metrics(top, task.targets(stage), task.history_counts(stage), k)["recall_overall"].mean())
+

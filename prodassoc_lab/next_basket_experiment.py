@@ -27,7 +27,7 @@ from prodassoc_lab.next_basket_baselines import (
     rule_expansion,
     tifu_knn,
 )
-from prodassoc_lab.next_basket_evaluation import basket_metrics, recommend
+from prodassoc_lab.next_basket_evaluation import basket_metrics, mean_recall, recommend
 from prodassoc_lab.validation import bounded_int
 
 #: The list lengths of chapter 9's tables.
@@ -88,9 +88,7 @@ def choose_explore_slots(repeat_top: np.ndarray, explore_top: np.ndarray, task: 
 
     ``repeat_top`` and ``explore_top`` are lists for the *validation* baskets.
     """
-    targets, seen = task.targets("validation"), task.history_counts("validation")
-    recall = [basket_metrics(hybrid_lists(repeat_top, explore_top, s, k), targets, seen)["recall_overall"].mean()
-              for s in EXPLORE_SLOTS]
+    recall = [mean_recall(hybrid_lists(repeat_top, explore_top, s, k), task, "validation") for s in EXPLORE_SLOTS]
     return EXPLORE_SLOTS[int(np.argmax(recall))]
 
 
@@ -101,12 +99,11 @@ TIFU_GRID = {"group_size": (3, 7), "within_decay": (0.9, 1.0), "group_decay": (0
 
 def tune_tifu_knn(task: NextBasketTask, grid: dict[str, tuple] = TIFU_GRID, k: int = 10) -> pd.DataFrame:
     """Validation Recall@``k`` of TIFU-KNN for every combination in ``grid``, best first."""
-    targets, seen = task.targets("validation"), task.history_counts("validation")
     rows = []
     for values in itertools.product(*grid.values()):
         setting = dict(zip(grid, values))
         top = recommend(tifu_knn(task, "validation", **setting), k)
-        rows.append({**setting, f"recall@{k}": basket_metrics(top, targets, seen)["recall_overall"].mean()})
+        rows.append({**setting, f"recall@{k}": mean_recall(top, task, "validation")})
     return pd.DataFrame(rows).sort_values(f"recall@{k}", ascending=False, kind="stable").reset_index(drop=True)
 
 
