@@ -9,8 +9,6 @@ a score for every catalogue product. The attention layer is chapter 6's
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,7 +17,7 @@ from torch import Tensor
 
 from prodassoc_lab.attention import MultiHeadSelfAttention
 from prodassoc_lab.next_basket import NextBasketTask
-from prodassoc_lab.next_basket_evaluation import mean_recall, recommend
+from prodassoc_lab.next_basket_evaluation import NextBasketRun, train_on_validation
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import positive_int
 
@@ -150,17 +148,8 @@ def sequence_scores(model: BasketSASRec, task: NextBasketTask, stage: str) -> np
         return model.scores(states[:, -1]).numpy().astype(np.float64)
 
 
-@dataclass
-class SequenceRun:
-    """A trained :class:`BasketSASRec`, kept at its best validation epoch, and its validation curve."""
-
-    model: BasketSASRec
-    validation_recall: list[float]
-    best_epoch: int
-
-
 def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, window: int = 16, dim: int = 64,
-                        lr: float = 5e-3, batch_size: int = 256, loss_slots: int = 4, k: int = 10) -> SequenceRun:
+                        lr: float = 5e-3, batch_size: int = 256, loss_slots: int = 4, k: int = 10) -> NextBasketRun:
     """Train :class:`BasketSASRec` on the baskets before the validation targets; keep the best epoch.
 
     Each epoch cuts every household's history at a random basket and, in
@@ -170,16 +159,15 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
     The epoch with the best validation Recall@``k`` is kept.
     """
     rng = set_seed(seed)
-    epochs, loss_slots = positive_int(epochs, "epochs"), positive_int(loss_slots, "loss_slots")
+    loss_slots = positive_int(loss_slots, "loss_slots")
     if task.history_lengths("validation").min() < 2:
         raise ValueError("train_basket_sasrec needs at least 2 baskets before each validation basket (one to read, "
                          "one to predict); build the task with min_history=2 or more")
     model = BasketSASRec(task.n_products, window=window, dim=dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     first, validation = task.offsets[:-1], task.target_rows("validation")
-    curve, best, best_state = [], -1.0, None
-    for _ in range(epochs):
-        model.train()
+
+    def train_epoch() -> None:
         # an input window ends at a random basket e (exclusive) and is followed by basket e
         ends = rng.integers(first + 1, validation)  # high exclusive: the last input ends before the last history basket
         order = rng.permutation(task.n_households)
@@ -193,9 +181,5 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
             optimizer.zero_grad()
             loss.mean().backward()
             optimizer.step()
-        curve.append(mean_recall(recommend(sequence_scores(model, task, "validation"), k), task, "validation"))
-        if curve[-1] > best:
-            best, best_state = curve[-1], copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    model.eval()
-    return SequenceRun(model, curve, int(np.argmax(curve)) + 1)
+
+    return train_on_validation(model, epochs, train_epoch, lambda: sequence_scores(model, task, "validation"), task, k)

@@ -12,8 +12,6 @@ products are asked for.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,7 +20,7 @@ from torch_geometric.nn.models import LightGCN
 from torch_geometric.utils import to_torch_csr_tensor
 
 from prodassoc_lab.next_basket import NextBasketTask
-from prodassoc_lab.next_basket_evaluation import mean_recall, recommend
+from prodassoc_lab.next_basket_evaluation import NextBasketRun, train_on_validation
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import positive_int
 
@@ -53,33 +51,23 @@ def lightgcn_scores(model: LightGCN, task: NextBasketTask, stage: str) -> np.nda
         return (embedding[: task.n_households] @ embedding[task.n_households:].T).numpy().astype(np.float64)
 
 
-@dataclass
-class GraphRun:
-    """A trained LightGCN, kept at its best validation epoch, and its validation curve."""
-
-    model: LightGCN
-    validation_recall: list[float]
-    best_epoch: int
-
-
 def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int = 64, layers: int = 2,
-                   lr: float = 0.005, batch_size: int = 65536, lambda_reg: float = 1e-4, k: int = 10) -> GraphRun:
+                   lr: float = 0.005, batch_size: int = 65536, lambda_reg: float = 1e-4, k: int = 10) -> NextBasketRun:
     """Train LightGCN with BPR (one random product as the negative of each bought pair); keep the best epoch.
 
     The graph and the positive pairs are the purchases before the validation
     targets; the epoch with the best validation Recall@``k`` is kept.
     """
     set_seed(seed)
-    epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     n_households = task.n_households
     model = LightGCN(n_households + task.n_products, positive_int(dim, "dim"), positive_int(layers, "layers"))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     edges = household_product_edges(task, "validation")
     positives = edges[:, edges[0] < n_households]
     adjacency = household_product_adjacency(task, "validation")
-    curve, best, best_state = [], -1.0, None
-    for _ in range(epochs):
-        model.train()
+
+    def train_epoch() -> None:
         for batch in torch.randperm(positives.size(1)).split(batch_size):
             pos = positives[:, batch]
             neg = torch.stack([pos[0], torch.randint(n_households, n_households + task.n_products, (len(batch),))])
@@ -89,9 +77,5 @@ def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int =
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        curve.append(mean_recall(recommend(lightgcn_scores(model, task, "validation"), k), task, "validation"))
-        if curve[-1] > best:
-            best, best_state = curve[-1], copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    model.eval()
-    return GraphRun(model, curve, int(np.argmax(curve)) + 1)
+
+    return train_on_validation(model, epochs, train_epoch, lambda: lightgcn_scores(model, task, "validation"), task, k)

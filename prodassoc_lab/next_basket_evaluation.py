@@ -11,6 +11,10 @@ that bought fewer than ``k`` products).
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -18,8 +22,6 @@ import torch
 
 from prodassoc_lab.next_basket import NextBasketTask
 from prodassoc_lab.validation import positive_int
-
-PARTS = ("overall", "repeat", "explore")
 
 
 def recommend(scores: np.ndarray | torch.Tensor, k: int) -> np.ndarray:
@@ -103,3 +105,31 @@ def mean_recall(top: np.ndarray, task: NextBasketTask, stage: str, k: int | None
     """
     return float(basket_metrics(top, task.targets(stage), task.history_counts(stage), k)["recall_overall"].mean())
 
+
+@dataclass
+class NextBasketRun:
+    """A trained chapter-9 model, kept at its best validation epoch, and its validation curve."""
+
+    model: torch.nn.Module
+    validation_recall: list[float]
+    best_epoch: int
+
+
+def train_on_validation(model: torch.nn.Module, epochs: int, train_epoch: Callable[[], None],
+                        validation_scores: Callable[[], np.ndarray], task: NextBasketTask, k: int) -> NextBasketRun:
+    """Run ``train_epoch`` ``epochs`` times, score the validation baskets after each, keep the best epoch's state.
+
+    ``validation_scores()`` returns households × products scores for the
+    validation targets; the epoch with the highest Recall@``k`` (the first on
+    ties) is restored into ``model``.
+    """
+    curve, best_state = [], None
+    for _ in range(positive_int(epochs, "epochs")):
+        model.train()
+        train_epoch()
+        curve.append(mean_recall(recommend(validation_scores(), k), task, "validation"))
+        if curve[-1] > max(curve[:-1], default=-np.inf):  # strictly better: on ties the first epoch stays
+            best_state = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    return NextBasketRun(model, curve, int(np.argmax(curve)) + 1)
