@@ -9,11 +9,14 @@ ratio. Each measurement runs in a fresh process so that its peak memory is its o
 
 Run from the repository root:  python benchmarks/pair_statistics.py [--sizes 1000 5000 ...]
 mlxtend needs minutes on the largest sizes; --skip-mlxtend-above N skips it there.
+--results FILE.csv writes one row per size, with the CPU and the date (the book's
+performance page reads book/results/pair_statistics.csv, made this way).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import subprocess
 import sys
@@ -108,11 +111,15 @@ def main() -> None:
                         help="numbers of top products (all products with >= 5 baskets are always added)")
     parser.add_argument("--skip-mlxtend-above", type=int, default=None,
                         help="do not run mlxtend on more products than this")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="also write the table to this CSV file (book/results/pair_statistics.csv)")
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]))
         return
+    if args.results is not None and not args.results.parent.is_dir():
+        parser.error(f"--results: folder {args.results.parent} does not exist")
 
     from prodassoc_lab.data import basket_matrix, clean_transactions, filter_products, load_complete_journey, top_products
 
@@ -133,6 +140,7 @@ def main() -> None:
             ours = measure("package", folder)
             row = {
                 "products": name,
+                "n_products": subset.n_products,
                 "baskets": subset.n_baskets,
                 "rules": ours["rules"],
                 "package s": ours["seconds"],
@@ -152,6 +160,22 @@ def main() -> None:
     print(f"\nPair statistics, min count {MIN_COUNT}, {baskets.n_baskets:,} baskets; "
           f"package time = median of {REPEATS} runs, mlxtend one run; memory = peak RSS above the loaded data")
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.3g}"))
+    if args.results is not None:
+        write_results(table, args.results)
+
+
+def write_results(table: pd.DataFrame, path: Path) -> None:
+    """The printed table as a tidy CSV (snake-case columns), with the settings, the CPU and the date."""
+    from prodassoc_lab.cost_scaling import cpu_model
+
+    names = {"package s": "package_seconds", "package MiB": "package_peak_mib", "mlxtend s": "mlxtend_seconds",
+             "mlxtend MiB": "mlxtend_peak_mib", "speed-up": "speed_up", "max rel diff": "max_rel_diff"}
+    table = table.rename(columns=names).assign(
+        min_count=MIN_COUNT, package_repeats=REPEATS, mlxtend_repeats=1, cpu=cpu_model(),
+        measured_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    table.to_csv(path, index=False, float_format="%.6g")
+    print(f"{len(table)} rows written to {path}")
 
 
 if __name__ == "__main__":

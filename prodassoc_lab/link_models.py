@@ -58,7 +58,9 @@ class LinkEncoder(torch.nn.Module):
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, F)`, sparse (CSR)
-          adjacency :math:`(|\mathcal{V}|, |\mathcal{V}|)`
+          adjacency :math:`(|\mathcal{V}|, |\mathcal{V}|)` — or edge indices
+          :math:`(2, |\mathcal{E}|)` with optional edge weights, the form PyG's
+          explainers pass (chapter 10)
         - **output:** embeddings :math:`(|\mathcal{V}|, D)` and popularity terms :math:`(|\mathcal{V}|)`
     """
 
@@ -72,10 +74,11 @@ class LinkEncoder(torch.nn.Module):
         self.second = LAYERS[kind](hidden, hidden)
         self.popularity = torch.nn.Linear(in_channels, 1)
 
-    def forward(self, x: Tensor, adjacency: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, adjacency: Tensor, edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
         if self.kind in UNWEIGHTED:
-            adjacency = adjacency.sign()
-        return self.second(F.relu(self.first(x, adjacency)), adjacency), self.popularity(x).view(-1)
+            adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None
+        graph = (adjacency,) if edge_weight is None else (adjacency, edge_weight)
+        return self.second(F.relu(self.first(x, *graph)), *graph), self.popularity(x).view(-1)
 
 
 def pair_scores(embeddings: Tensor, bias: Tensor, pairs: Tensor) -> Tensor:
@@ -124,6 +127,7 @@ def link_data(features: pd.DataFrame, graph: ProductGraph) -> Data:
         raise ValueError("link prediction needs positive edge weights; build the graph with max_p_value "
                          "(its pairs are bought together more often than chance, so their NPMI is positive)")
     data.x = torch.tensor(values)  # a copy: pandas may hand out a read-only array
+    data.feature_names = list(features.columns)
     return sparse_adjacency(data)
 
 

@@ -77,7 +77,9 @@ class NodeClassifier(torch.nn.Module):
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, F)`, sparse (CSR)
-          adjacency :math:`(|\mathcal{V}|, |\mathcal{V}|)` with targets as rows
+          adjacency :math:`(|\mathcal{V}|, |\mathcal{V}|)` with targets as rows —
+          or edge indices :math:`(2, |\mathcal{E}|)` with optional edge weights
+          :math:`(|\mathcal{E}|)`, the form PyG's explainers pass (chapter 10)
         - **output:** class scores :math:`(|\mathcal{V}|, C)`
     """
 
@@ -96,10 +98,14 @@ class NodeClassifier(torch.nn.Module):
         self.first = self._spec.layer(in_channels, hidden, True, dropout)
         self.second = self._spec.layer(hidden, num_classes, False, dropout)
 
-    def forward(self, x: Tensor, adjacency: Tensor) -> Tensor:
-        if self._spec.unweighted and adjacency.layout == torch.sparse_csr:
-            adjacency = adjacency.sign()  # every neighbour counts 1 (weights are non-negative)
-        graph = (adjacency,) if self._spec.uses_graph else ()
+    def forward(self, x: Tensor, adjacency: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        if self._spec.unweighted:
+            # every neighbour counts 1 (weights are non-negative)
+            adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None
+        if edge_weight is not None and adjacency.layout == torch.sparse_csr:
+            raise ValueError("a sparse adjacency carries its own weights; pass edge_weight only with an edge_index")
+        weights = () if edge_weight is None or self.kind == "gat" else (edge_weight,)
+        graph = (adjacency, *weights) if self._spec.uses_graph else ()
         x = _dropout(F.relu(self.first(x, *graph)), self.dropout, self.training)
         return self.second(x, *graph)
 

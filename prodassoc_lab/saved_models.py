@@ -1,0 +1,76 @@
+"""Weights of the models chapters 8 and 9 train, saved so that chapter 10 can explain them without retraining.
+
+Training chapter 8's GCN link encoder and chapter 9's SASRec-style model takes
+longer than chapter 10's time budget, so this module trains each once, with
+the chapters' own functions and seed 0, and saves its ``state_dict``. Chapter
+10 loads the files with ``torch.load(weights_only=True)`` and first checks that
+the loaded model reproduces the chapter's stored test result.
+
+Command line (from the repository root)::
+
+    python -m prodassoc_lab.saved_models --out book/results/weights
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from prodassoc_lab.basket_sequence_model import BasketSASRec, train_basket_sasrec
+from prodassoc_lab.link_models import LinkEncoder, train_link_encoder
+from prodassoc_lab.training import save_checkpoint
+
+LINK_ENCODER = "link_gcn_seed0.pt"  # chapter 8: the GCN encoder of the new-association task, seed 0
+BASKET_SASREC = "basket_sasrec_seed0.pt"  # chapter 9: BasketSASRec, seed 0
+SEED = 0
+
+
+def load_link_encoder(path: Path, in_channels: int) -> LinkEncoder:
+    """Chapter 8's GCN :class:`~prodassoc_lab.link_models.LinkEncoder` with the weights saved in ``path``, in eval mode."""
+    model = LinkEncoder("gcn", in_channels)
+    return _load(model, path)
+
+
+def load_basket_sasrec(path: Path, n_products: int) -> BasketSASRec:
+    """Chapter 9's :class:`~prodassoc_lab.basket_sequence_model.BasketSASRec` with the weights saved in ``path``, in eval mode."""
+    return _load(BasketSASRec(n_products), path)
+
+
+def _load(model: torch.nn.Module, path: Path) -> torch.nn.Module:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved weights at {path}; make them with "
+                                f"`python -m prodassoc_lab.saved_models --out {path.parent}`")
+    state = torch.load(path, weights_only=True)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:  # shapes or names differ: the file belongs to another model or catalogue
+        raise ValueError(f"{path} does not hold weights of a {type(model).__name__} of this shape: {error}") from None
+    return model.eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train both models with the chapters' settings and save their weights to ``--out``."""
+    from prodassoc_lab.datasets import cleaned_complete_journey
+    from prodassoc_lab.link_experiment import link_experiment
+    from prodassoc_lab.next_basket import next_basket_task
+
+    parser = argparse.ArgumentParser(prog="python -m prodassoc_lab.saved_models", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder for the weight files")
+    args = parser.parse_args(argv)
+    if not args.out.is_dir():
+        parser.error(f"--out: folder {args.out} does not exist")
+    clean, products = cleaned_complete_journey()
+    link = train_link_encoder(link_experiment(clean, products).data, "gcn", seed=SEED)
+    save_checkpoint(link.model.state_dict(), args.out / LINK_ENCODER)
+    print(f"{LINK_ENCODER}: best epoch {link.best_epoch}, validation ROC-AUC {link.val_score:.4f}")
+    sequence = train_basket_sasrec(next_basket_task(clean, n_products=5000, min_history=4), seed=SEED)
+    save_checkpoint(sequence.model.state_dict(), args.out / BASKET_SASREC)
+    print(f"{BASKET_SASREC}: best epoch {sequence.best_epoch}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
