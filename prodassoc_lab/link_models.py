@@ -75,6 +75,8 @@ class LinkEncoder(torch.nn.Module):
         self.popularity = torch.nn.Linear(in_channels, 1)
 
     def forward(self, x: Tensor, adjacency: Tensor, edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if edge_weight is not None and adjacency.layout == torch.sparse_csr:
+            raise ValueError("a sparse adjacency carries its own weights; pass edge_weight only with an edge_index")
         if self.kind in UNWEIGHTED:
             adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None
         graph = (adjacency,) if edge_weight is None else (adjacency, edge_weight)

@@ -79,7 +79,8 @@ class NodeClassifier(torch.nn.Module):
         - **input:** node features :math:`(|\mathcal{V}|, F)`, sparse (CSR)
           adjacency :math:`(|\mathcal{V}|, |\mathcal{V}|)` with targets as rows —
           or edge indices :math:`(2, |\mathcal{E}|)` with optional edge weights
-          :math:`(|\mathcal{E}|)`, the form PyG's explainers pass (chapter 10)
+          :math:`(|\mathcal{E}|)`, the form PyG's explainers pass (chapter 10; ``gcn``
+          caches its normalization of the first graph it sees, so give each graph a fresh model)
         - **output:** class scores :math:`(|\mathcal{V}|, C)`
     """
 
@@ -99,11 +100,11 @@ class NodeClassifier(torch.nn.Module):
         self.second = self._spec.layer(hidden, num_classes, False, dropout)
 
     def forward(self, x: Tensor, adjacency: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        if edge_weight is not None and adjacency.layout == torch.sparse_csr:
+            raise ValueError("a sparse adjacency carries its own weights; pass edge_weight only with an edge_index")
         if self._spec.unweighted:
             # every neighbour counts 1 (weights are non-negative)
             adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None
-        if edge_weight is not None and adjacency.layout == torch.sparse_csr:
-            raise ValueError("a sparse adjacency carries its own weights; pass edge_weight only with an edge_index")
         weights = () if edge_weight is None or self.kind == "gat" else (edge_weight,)
         graph = (adjacency, *weights) if self._spec.uses_graph else ()
         x = _dropout(F.relu(self.first(x, *graph)), self.dropout, self.training)
