@@ -163,7 +163,7 @@ THEORETICAL_SLOPES: tuple[TheoreticalSlope, ...] = (
 
 
 def theoretical_slopes() -> pd.DataFrame:
-    """:data:`THEORETICAL_SLOPES` as a table indexed by (operation, axis) (chapter 10)."""
+    """``THEORETICAL_SLOPES`` as a table indexed by (operation, axis) (chapter 10)."""
     table = pd.DataFrame([vars(slope) for slope in THEORETICAL_SLOPES])
     return table.set_index(["operation", "axis"]).sort_index()
 

@@ -3,7 +3,7 @@
 PyG's :class:`~torch_geometric.explain.Explainer` returns masks over edges
 (which neighbours matter) and over node attributes (which features matter).
 A mask is only an explanation if the model's decision depends on what it
-keeps: PyG's :func:`~torch_geometric.explain.metric.fidelity` removes the
+keeps: PyG's ``fidelity`` (in ``torch_geometric.explain.metric``) removes the
 explanation (fidelity+, the decision should change) or keeps only it
 (fidelity−, the decision should stay). This module supplies the yardstick —
 a random explanation of the same size, drawn from the edges that can reach
@@ -210,13 +210,15 @@ class PairDecision(torch.nn.Module):
     r"""Chapter 8's pair score as a yes/no decision that PyG's explainers and fidelity can handle.
 
     .. math::
-        d(u, v) = s(u, v) - \tau_u, \qquad s(u, v) = \mathbf{z}_u^\top \mathbf{z}_v + b_u + b_v
+        d(u, v) = s(u, v) - s(u, w), \qquad s(u, v) = \mathbf{z}_u^\top \mathbf{z}_v + b_u + b_v
 
-    with :math:`\tau_u` a fixed threshold per query, e.g. the score of
-    :math:`u`'s :math:`K`-th best partner on the full graph, so that
-    :math:`d > 0` reads "v is among u's top K" (with the list's cut-off held
-    fixed). Use it with ``mode="binary_classification"``, ``task_level="edge"``
-    and ``return_type="raw"``.
+    with :math:`w` a fixed rival of :math:`v` in :math:`u`'s list, e.g. the
+    candidate at :math:`u`'s :math:`K`-th place on the full graph, so that
+    :math:`d > 0` reads "v ranks above w". Comparing two candidates of the same
+    query, not a score with a frozen threshold, matters: :math:`b_u` cancels,
+    as it does in :math:`u`'s ranking, so masking :math:`u`'s own features
+    cannot flip the decision without changing the list. Use it with
+    ``mode="binary_classification"``, ``task_level="edge"`` and ``return_type="raw"``.
 
     Args:
         encoder (LinkEncoder): a trained chapter 8 encoder.
@@ -224,7 +226,7 @@ class PairDecision(torch.nn.Module):
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, F)`, edge indices
           :math:`(2, |\mathcal{E}|)`, edge weights :math:`(|\mathcal{E}|)`, the
-          pairs :math:`(2, P)` and their thresholds :math:`(P)`
+          pairs :math:`(2, P)` as rows :math:`(u, v)` and the rivals :math:`w` :math:`(P)`
         - **output:** :math:`(P)` decisions :math:`d`
     """
 
@@ -232,9 +234,9 @@ class PairDecision(torch.nn.Module):
         super().__init__()
         self.encoder = encoder
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor, pairs: Tensor, threshold: Tensor) -> Tensor:
-        if pairs.dim() != 2 or pairs.size(0) != 2 or threshold.shape != (pairs.size(1),):
-            raise ValueError(f"pairs must have shape (2, P) and threshold (P,); got {tuple(pairs.shape)} and "
-                             f"{tuple(threshold.shape)}")
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor, pairs: Tensor, rivals: Tensor) -> Tensor:
+        if pairs.dim() != 2 or pairs.size(0) != 2 or rivals.shape != (pairs.size(1),):
+            raise ValueError(f"pairs must have shape (2, P) and rivals (P,); got {tuple(pairs.shape)} and "
+                             f"{tuple(rivals.shape)}")
         embeddings, bias = self.encoder(x, edge_index, edge_weight)
-        return pair_scores(embeddings, bias, pairs) - threshold
+        return pair_scores(embeddings, bias, pairs) - pair_scores(embeddings, bias, torch.stack([pairs[0], rivals]))

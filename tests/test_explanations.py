@@ -419,11 +419,11 @@ def test_mask_gradient_of_a_binary_pair_decision_is_the_raw_score_gradient():
     x, edge_index, weight = random_graph()
     torch.manual_seed(5)
     decision = PairDecision(LinkEncoder("seed", F, hidden=8)).eval()
-    pairs, threshold = torch.tensor([[3], [17]]), torch.tensor([0.25])
+    pairs, rivals = torch.tensor([[3], [17]]), torch.tensor([8])
     explanation = gradient_explainer(decision, True, False, mode="binary_classification", level="edge")(
-        x, edge_index, index=0, edge_weight=weight, pairs=pairs, threshold=threshold)
+        x, edge_index, index=0, edge_weight=weight, pairs=pairs, rivals=rivals)
     leaf = weight.clone().requires_grad_()
-    (d_weight,) = torch.autograd.grad(decision(x, edge_index, leaf, pairs, threshold).sum(), leaf)
+    (d_weight,) = torch.autograd.grad(decision(x, edge_index, leaf, pairs, rivals).sum(), leaf)
     torch.testing.assert_close(explanation.edge_mask, weight * d_weight, atol=1e-6, rtol=1e-4)
     assert (explanation.edge_mask != 0).any()
 
@@ -446,29 +446,43 @@ def test_mask_gradient_does_not_support_regression():
 
 # 7. PairDecision -------------------------------------------------------------------------------------------------
 
-def test_pair_decision_is_the_pair_score_minus_the_threshold():
+def test_pair_decision_is_the_score_gap_to_the_rival():
     x, edge_index, weight = random_graph()
     torch.manual_seed(6)
     encoder = LinkEncoder("gcn", F, hidden=8).eval()
-    pairs, threshold = torch.tensor([[0, 3, 3], [5, 17, 0]]), torch.tensor([0.5, -1.0, 2.0])
+    pairs, rivals = torch.tensor([[0, 3, 3], [5, 17, 0]]), torch.tensor([9, 2, 17])
     with torch.no_grad():
         embeddings, bias = encoder(x, csr(edge_index, weight, N))
-        got = PairDecision(encoder)(x, edge_index, weight, pairs, threshold)
-    by_hand = (embeddings[pairs[0]] * embeddings[pairs[1]]).sum(-1) + bias[pairs[0]] + bias[pairs[1]]
-    torch.testing.assert_close(got, by_hand - threshold, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(got, pair_scores(embeddings, bias, pairs) - threshold, atol=1e-5, rtol=1e-5)
+        got = PairDecision(encoder)(x, edge_index, weight, pairs, rivals)
+    u, v = pairs
+    by_hand = (embeddings[u] * (embeddings[v] - embeddings[rivals])).sum(-1) + bias[v] - bias[rivals]  # b_u cancels
+    torch.testing.assert_close(got, by_hand, atol=1e-5, rtol=1e-5)
+    scores = pair_scores(embeddings, bias, pairs) - pair_scores(embeddings, bias, torch.stack([u, rivals]))
+    torch.testing.assert_close(got, scores, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("pairs, threshold, shapes", [
+def test_pair_decision_does_not_depend_on_the_querys_own_popularity_term():
+    x, edge_index, weight = random_graph()
+    torch.manual_seed(7)
+    encoder = LinkEncoder("seed", F, hidden=8).eval()
+    pairs, rivals = torch.tensor([[3], [17]]), torch.tensor([8])
+    with torch.no_grad():
+        before = PairDecision(encoder)(x, edge_index, weight, pairs, rivals)
+        encoder.popularity.bias += 5.0  # moves every b by the same amount
+        after = PairDecision(encoder)(x, edge_index, weight, pairs, rivals)
+    torch.testing.assert_close(before, after, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("pairs, rivals, shapes", [
     (torch.tensor([0, 3]), torch.tensor([0.0]), r"\(2,\) and \(1,\)"),
     (torch.tensor([[0, 3], [1, 2], [4, 5]]), torch.tensor([0.0, 0.0]), r"\(3, 2\) and \(2,\)"),
-    (torch.tensor([[0, 3], [1, 2]]), torch.tensor([0.0]), r"\(2, 2\) and \(1,\)"),
-    (torch.tensor([[0, 3], [1, 2]]), torch.zeros(2, 1), r"\(2, 2\) and \(2, 1\)"),
+    (torch.tensor([[0, 3], [1, 2]]), torch.tensor([0]), r"\(2, 2\) and \(1,\)"),
+    (torch.tensor([[0, 3], [1, 2]]), torch.zeros(2, 1, dtype=torch.long), r"\(2, 2\) and \(2, 1\)"),
 ])
-def test_pair_decision_refuses_wrong_shapes(pairs, threshold, shapes):
+def test_pair_decision_refuses_wrong_shapes(pairs, rivals, shapes):
     x, edge_index, weight = random_graph()
-    with pytest.raises(ValueError, match=r"pairs must have shape \(2, P\) and threshold \(P,\); got " + shapes):
-        PairDecision(LinkEncoder("gcn", F, hidden=8))(x, edge_index, weight, pairs, threshold)
+    with pytest.raises(ValueError, match=r"pairs must have shape \(2, P\) and rivals \(P,\); got " + shapes):
+        PairDecision(LinkEncoder("gcn", F, hidden=8))(x, edge_index, weight, pairs, rivals)
 
 
 # 8. saved_models -------------------------------------------------------------------------------------------------
