@@ -32,20 +32,9 @@ MIN_COUNT = 5
 REPEATS = 3  # the package is timed as the median of this many runs; mlxtend once
 
 
-def _status_mib(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS counter (VmHWM), so that loading the input does not count."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
 def worker(method: str, folder: Path) -> None:
     """Load one basket matrix, run one method, print time / memory as JSON, save the rules."""
+    from prodassoc_lab.cost_scaling import peak_rss_growth
     from prodassoc_lab.data import BasketMatrix
     from prodassoc_lab.rules import directed_rules, pair_statistics
 
@@ -56,27 +45,30 @@ def worker(method: str, folder: Path) -> None:
         from mlxtend.frequent_patterns import association_rules, fpgrowth
 
         onehot = pd.DataFrame(matrix.toarray().astype(bool), columns=ids.astype(str))
-    _reset_peak_rss()
-    before = _status_mib("VmRSS")
-    times = []
-    for _ in range(REPEATS if method == "package" else 1):
-        start = time.perf_counter()
-        if method == "package":
-            rules = directed_rules(pair_statistics(baskets, MIN_COUNT))
-        else:
-            n = matrix.shape[0]
-            # (k - 1/2)/n: mlxtend's ceil(min_support * n) is then exactly k (see chapter 2).
-            frequent = fpgrowth(onehot, min_support=(MIN_COUNT - 0.5) / n, use_colnames=True, max_len=2)
-            rules = association_rules(frequent, num_itemsets=n, metric="support", min_threshold=0.0)
-            rules = rules.assign(
-                antecedent=rules.antecedents.map(lambda s: int(next(iter(s)))),
-                consequent=rules.consequents.map(lambda s: int(next(iter(s)))),
-            )
-        times.append(time.perf_counter() - start)
-    peak = _status_mib("VmHWM")
+
+    def run() -> tuple[list[float], pd.DataFrame]:
+        times = []
+        for _ in range(REPEATS if method == "package" else 1):
+            start = time.perf_counter()
+            if method == "package":
+                rules = directed_rules(pair_statistics(baskets, MIN_COUNT))
+            else:
+                n = matrix.shape[0]
+                # (k - 1/2)/n: mlxtend's ceil(min_support * n) is then exactly k (see chapter 2).
+                frequent = fpgrowth(onehot, min_support=(MIN_COUNT - 0.5) / n, use_colnames=True, max_len=2)
+                rules = association_rules(frequent, num_itemsets=n, metric="support", min_threshold=0.0)
+                rules = rules.assign(
+                    antecedent=rules.antecedents.map(lambda s: int(next(iter(s)))),
+                    consequent=rules.consequents.map(lambda s: int(next(iter(s)))),
+                )
+            times.append(time.perf_counter() - start)
+        return times, rules
+
+    # loading the input does not count: the peak is reset just before the runs
+    (times, rules), peak_bytes = peak_rss_growth(run)
     columns = ["antecedent", "consequent", "support", "confidence", "lift", "leverage", "conviction", "jaccard"]
     rules[columns].to_parquet(folder / f"{method}.parquet")
-    print(json.dumps({"seconds": float(np.median(times)), "peak_mib": peak - before, "rules": len(rules)}))
+    print(json.dumps({"seconds": float(np.median(times)), "peak_mib": peak_bytes / 2**20, "rules": len(rules)}))
 
 
 def measure(method: str, folder: Path) -> dict:

@@ -57,6 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from prodassoc_lab.cost_scaling import cpu_model
 from prodassoc_lab.data import BasketMatrix, basket_matrix, filter_products, top_products
 from prodassoc_lab.datasets import cleaned_complete_journey
 from prodassoc_lab.rules import pair_statistics
@@ -220,14 +221,6 @@ def same_item_counts(baskets: BasketMatrix, theirs: pd.Series, min_count: int = 
     return ours.index.equals(theirs.index) and bool((ours.to_numpy() == theirs.to_numpy()).all())
 
 
-def cpu_name() -> str:
-    """The processor model, from /proc/cpuinfo (Linux)."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def worker(selection: str, folder: Path, driver_memory: str) -> None:
     """Start Spark, mine one selection, save Spark's pairs and item counts and the times in ``folder``."""
     import pyspark
@@ -300,7 +293,7 @@ def main() -> None:
             "package_seconds": time_package(subset),
             "spark_timeout_seconds": args.spark_timeout,
             "load_average": os.getloadavg()[0],
-            "cpu": cpu_name(),
+            "cpu": cpu_model(),
         }
         with tempfile.TemporaryDirectory() as tmp:
             spark = measure_spark(selection, Path(tmp), args.driver_memory, args.spark_timeout)
