@@ -5,13 +5,15 @@ and a ``{solution-end}`` directive of sphinx-exercise, its cells tagged
 ``solution``. ``python -m prodassoc_lab.student_edition OUT`` copies the book to
 a temporary folder, removes those cells from every notebook, builds the site
 there with sphinx-exercise's ``hide_solutions`` on, checks that nothing of a
-solution is left in the HTML or in the downloadable notebooks, and copies the
-site to ``OUT``. The teacher's edition is the ordinary build (README).
+solution is left in the HTML or in the downloadable notebooks, and only then puts
+the site at ``OUT`` (a new or empty folder, or an earlier student edition, which it
+replaces; never the repository or a folder holding it). The teacher's edition is the ordinary build (README).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -76,11 +78,63 @@ def solution_leaks(site: Path) -> list[str]:
     return leaks
 
 
-def build_student_edition(repository: Path, out: Path) -> Path:
-    """Build the student edition of the book in ``repository`` into ``out`` and check it; return ``out``."""
+#: A file the student edition leaves in its output folder, so that a later build may replace
+#: that folder (and no other non-empty one).
+MARKER = ".student_edition"
+
+
+def check_output_folder(repository: Path, out: Path) -> Path:
+    """Return ``out`` resolved if the student site may be written there, else raise ``ValueError``.
+
+    Refused, before any work: the repository itself or a folder that contains it (replacing
+    it would delete the checkout), a folder inside the book's sources, a path that is a file,
+    an existing non-empty folder that an earlier student edition did not write (it holds no
+    ``.student_edition`` marker), and a parent folder that does not exist or is not writable.
+    """
     repository, out = Path(repository).resolve(), Path(out).resolve()
-    if out == repository or repository in out.parents:
-        raise ValueError(f"out must lie outside the repository, got {out}")
+    if out == repository or out in repository.parents:
+        raise ValueError(f"out {out} contains the repository {repository}; replacing it would delete the "
+                         "checkout: choose a new folder, e.g. student_site")
+    if out == repository / "book" or (repository / "book") in out.parents:
+        raise ValueError(f"out {out} lies inside the book's sources; choose a folder outside book/")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise ValueError(f"out {out} is a non-empty folder that no student edition wrote; "
+                         "empty it or choose a new folder (nothing was deleted)")
+    if not out.parent.is_dir():
+        raise ValueError(f"out {out}: its parent folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise ValueError(f"out {out}: its parent folder {out.parent} is not writable")
+    return out
+
+
+def _replace_folder(site: Path, out: Path) -> None:
+    """Put a copy of ``site`` at ``out`` so that ``out`` is never half written.
+
+    The copy is made beside ``out`` and renamed into place; an earlier student edition
+    at ``out`` is moved aside first and removed only once the new one stands.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        shutil.copytree(site, staging / "site")
+        (staging / "site" / MARKER).write_text("written by python -m prodassoc_lab.student_edition\n",
+                                               encoding="utf-8")
+        if out.exists():
+            out.rename(staging / "previous")
+        (staging / "site").rename(out)
+    finally:
+        shutil.rmtree(staging)
+
+
+def build_student_edition(repository: Path, out: Path) -> Path:
+    """Build the student edition of the book in ``repository`` into ``out`` and check it; return ``out``.
+
+    ``out`` is checked first (:func:`check_output_folder`); it is replaced only once the new
+    site is built and found free of solutions.
+    """
+    repository = Path(repository).resolve()
+    out = check_output_folder(repository, out)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         shutil.copytree(repository / "book", work / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -99,18 +153,21 @@ def build_student_edition(repository: Path, out: Path) -> Path:
         leaks = solution_leaks(work / "_build" / "html")
         if leaks:
             raise RuntimeError("the student edition still shows solutions:\n" + "\n".join(leaks[:20]))
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(work / "_build" / "html", out)
+        _replace_folder(work / "_build" / "html", out)
     print(f"student edition: {removed} solution cells removed; site in {out}")
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="folder for the student site (replaced if it exists)")
+    parser.add_argument("out", type=Path, help="folder for the student site: new, empty, or an earlier "
+                        "student edition (which is replaced); never the repository or a folder holding it")
     parser.add_argument("--repository", type=Path, default=Path.cwd(), help="the book's repository (default: here)")
     args = parser.parse_args(argv)
+    try:
+        check_output_folder(args.repository, args.out)
+    except ValueError as error:
+        parser.error(str(error))
     build_student_edition(args.repository, args.out)
     return 0
 
