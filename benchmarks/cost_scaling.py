@@ -17,14 +17,14 @@ axis at a time, the other sizes held fixed:
   household subsets (seed 0) of the next-basket task;
 - one forward pass of chapter 6's MultiHeadSelfAttention against the sequence length;
 - one training step of chapter 7's GCN on random graphs, for the memory per node
-  and per edge (prodassoc_lab.cost_scaling.gcn_step_peak_bytes).
+  and per edge (prodassoc_lab.explain.cost.gcn_step_peak_bytes).
 
 Every measurement runs in fresh processes (forked from a server that imported
 PyTorch once), with one PyTorch thread. Time: one untimed warm-up run, then the
 median of --repeats timed runs. Memory, in a second fresh process: the rise of
 the process's peak resident memory during one run (the first: lazy
 initialisation included), from after the inputs were loaded, with malloc giving
-every block of 64 KiB or more its own pages (prodassoc_lab.cost_scaling.
+every block of 64 KiB or more its own pages (prodassoc_lab.explain.cost.
 mmap_large_allocations), so that resident memory follows the memory in use.
 Edges are stored adjacency entries (both directions, PyG's num_edges). The
 rows go to --results (the book's file is book/results/cost_scaling.csv); the
@@ -54,31 +54,32 @@ import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from prodassoc_lab.attention import MultiHeadSelfAttention
-from prodassoc_lab.basket_sequence_model import train_basket_sasrec
-from prodassoc_lab.cost_scaling import (
-    GIB,
-    cpu_model,
-    fit_loglog_slope,
-    fit_memory_model,
-    fresh_processes,
-    full_batch_capacity,
-    gcn_step_peak_bytes,
-    logical_cpus,
-    mmap_large_allocations,
-    peak_rss_growth,
-    theoretical_slopes,
-)
 from prodassoc_lab.data import BasketMatrix, basket_matrix, filter_products, top_products
 from prodassoc_lab.datasets import cleaned_complete_journey
+from prodassoc_lab.explain.cost import (
+    GIB,
+    fit_loglog_slope,
+    fit_memory_model,
+    full_batch_capacity,
+    gcn_step_peak_bytes,
+    theoretical_slopes,
+)
 from prodassoc_lab.features import product_features
 from prodassoc_lab.graph import ProductGraph, product_graph
-from prodassoc_lab.household_graph_model import train_lightgcn
-from prodassoc_lab.link_models import LinkEncoder, fit_encoder
-from prodassoc_lab.models import NodeClassifier
-from prodassoc_lab.next_basket import NextBasketTask, next_basket_task
+from prodassoc_lab.links.models import LinkEncoder, fit_encoder
+from prodassoc_lab.next_basket.models import train_basket_sasrec, train_lightgcn
+from prodassoc_lab.next_basket.task import NextBasketTask, next_basket_task
+from prodassoc_lab.nodes.models import NodeClassifier
 from prodassoc_lab.notebook import quiet_library_warnings
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
 from prodassoc_lab.rules import pair_statistics
+from prodassoc_lab.tools.measure import (
+    cpu_model,
+    fresh_processes,
+    logical_cpus,
+    mmap_large_allocations,
+    peak_rss_growth,
+)
 
 THREADS = 1  # other processes share the 2 cores; one thread keeps timings comparable (README, "PyTorch threads")
 MIN_COUNT = 5
@@ -291,7 +292,7 @@ def attention_cases() -> list[dict]:
 def stamp() -> dict:
     """The load average and the time, recorded before each measurement."""
     return {"load_avg_1min": os.getloadavg()[0],
-            "measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            "measured_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def run_cases(cases: list[dict], repeats: int, executor: ProcessPoolExecutor) -> list[dict]:

@@ -34,9 +34,9 @@ REPEATS = 3  # the package is timed as the median of this many runs; mlxtend onc
 
 def worker(method: str, folder: Path) -> None:
     """Load one basket matrix, run one method, print time / memory as JSON, save the rules."""
-    from prodassoc_lab.cost_scaling import peak_rss_growth
     from prodassoc_lab.data import BasketMatrix
     from prodassoc_lab.rules import directed_rules, pair_statistics
+    from prodassoc_lab.tools.measure import peak_rss_growth
 
     matrix = sp.csr_array(sp.load_npz(folder / "matrix.npz"))
     ids = pd.Index(np.load(folder / "product_ids.npy"))
@@ -113,7 +113,13 @@ def main() -> None:
     if args.results is not None and not args.results.parent.is_dir():
         parser.error(f"--results: folder {args.results.parent} does not exist")
 
-    from prodassoc_lab.data import basket_matrix, clean_transactions, filter_products, load_complete_journey, top_products
+    from prodassoc_lab.data import (
+        basket_matrix,
+        clean_transactions,
+        filter_products,
+        load_complete_journey,
+        top_products,
+    )
 
     transactions, products = load_complete_journey()
     clean, _ = clean_transactions(transactions, products)
@@ -158,13 +164,13 @@ def main() -> None:
 
 def write_results(table: pd.DataFrame, path: Path) -> None:
     """The printed table as a tidy CSV (snake-case columns), with the settings, the CPU and the date."""
-    from prodassoc_lab.cost_scaling import cpu_model
+    from prodassoc_lab.tools.measure import cpu_model
 
     names = {"package s": "package_seconds", "package MiB": "package_peak_mib", "mlxtend s": "mlxtend_seconds",
              "mlxtend MiB": "mlxtend_peak_mib", "speed-up": "speed_up", "max rel diff": "max_rel_diff"}
     table = table.rename(columns=names).assign(
         min_count=MIN_COUNT, package_repeats=REPEATS, mlxtend_repeats=1, cpu=cpu_model(),
-        measured_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        measured_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     table.to_csv(path, index=False, float_format="%.6g")
     print(f"{len(table)} rows written to {path}")

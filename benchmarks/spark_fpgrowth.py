@@ -57,10 +57,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prodassoc_lab.cost_scaling import cpu_model
 from prodassoc_lab.data import BasketMatrix, basket_matrix, filter_products, top_products
 from prodassoc_lab.datasets import cleaned_complete_journey
 from prodassoc_lab.rules import pair_statistics
+from prodassoc_lab.tools.measure import cpu_model
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -8,9 +8,9 @@ Every function here either returns a correct result or raises
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

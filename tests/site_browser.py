@@ -124,7 +124,7 @@ class Page:
         while self.open and time.monotonic() < deadline:
             try:
                 message = await asyncio.wait_for(self.connection.read_message(), deadline - time.monotonic())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             self.observe(json.loads(message))
 

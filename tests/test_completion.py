@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prodassoc_lab.completion import CompletionTask, completion_task
-from prodassoc_lab.evaluation import rank_metrics
+from prodassoc_lab.completion import CompletionTask, completion_task, rank_metrics
 from prodassoc_lab.data import basket_matrix
 
 

@@ -1,4 +1,4 @@
-"""Tests of prodassoc_lab.cost_scaling (chapter 10) and of the committed cost and pair-statistics results."""
+"""Tests of prodassoc_lab.explain.cost (chapter 10) and of the committed cost and pair-statistics results."""
 
 from __future__ import annotations
 
@@ -10,20 +10,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prodassoc_lab.cost_scaling import (
+from prodassoc_lab.explain.cost import (
     GIB,
     MemoryModel,
-    cpu_model,
     fit_loglog_slope,
     fit_memory_model,
-    fresh_processes,
     full_batch_capacity,
     gcn_step_peak_bytes,
-    logical_cpus,
     measure_gcn_memory,
+    theoretical_slopes,
+)
+from prodassoc_lab.tools.measure import (
+    cpu_model,
+    fresh_processes,
+    logical_cpus,
     mmap_large_allocations,
     peak_rss_growth,
-    theoretical_slopes,
 )
 
 RESULTS = Path(__file__).resolve().parent.parent / "book" / "results"

@@ -13,14 +13,22 @@ from torch_geometric.explain import Explainer, Explanation, GNNExplainer
 from torch_geometric.explain.metric import characterization_score, fidelity
 from torch_geometric.utils import erdos_renyi_graph
 
-from prodassoc_lab import saved_models
-from prodassoc_lab.basket_sequence_model import BasketSASRec
-from prodassoc_lab.explanations import (MaskGradient, PairDecision, computation_edges, fidelity_summary,
-                                        fidelity_table, local_graph, random_explanation, random_fidelity)
-from prodassoc_lab.link_models import LinkEncoder, pair_scores
-from prodassoc_lab.models import NodeClassifier
+from prodassoc_lab.explain import saved_models
+from prodassoc_lab.explain.explainers import (
+    MaskGradient,
+    PairDecision,
+    computation_edges,
+    fidelity_summary,
+    fidelity_table,
+    local_graph,
+    random_explanation,
+    random_fidelity,
+)
+from prodassoc_lab.explain.saved_models import load_basket_sasrec, load_link_encoder
+from prodassoc_lab.links.models import LinkEncoder, pair_scores
+from prodassoc_lab.next_basket.models import BasketSASRec
+from prodassoc_lab.nodes.models import NodeClassifier
 from prodassoc_lab.pyg_data import sparse_adjacency
-from prodassoc_lab.saved_models import load_basket_sasrec, load_link_encoder
 from prodassoc_lab.training import save_checkpoint
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "book" / "results" / "weights"
@@ -489,7 +497,7 @@ def test_pair_decision_refuses_wrong_shapes(pairs, rivals, shapes):
 
 @pytest.mark.parametrize("load, size", [(load_link_encoder, F), (load_basket_sasrec, 10)])
 def test_a_missing_weight_file_names_the_command(tmp_path, load, size):
-    with pytest.raises(FileNotFoundError, match=f"python -m prodassoc_lab.saved_models --out {tmp_path}"):
+    with pytest.raises(FileNotFoundError, match=f"python -m prodassoc_lab.explain --out {tmp_path}"):
         load(tmp_path / "nothing.pt", size)
 
 

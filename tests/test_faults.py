@@ -20,20 +20,29 @@ from torch_geometric.data import Data
 
 from prodassoc_lab import datasets
 from prodassoc_lab.attention import MultiHeadSelfAttention, scaled_dot_product_attention
-from prodassoc_lab.baselines import label_propagation
-from prodassoc_lab.completion import CompletionTask, completion_task
-from prodassoc_lab.data import (BasketMatrix, TransactionDataError, basket_matrix, clean_transactions, filter_products,
-                                read_transactions, select_products, standardize_transactions)
-from prodassoc_lab.evaluation import accuracy, as_masks, rank_metrics, stratified_masks, summarize
+from prodassoc_lab.completion import CompletionTask, completion_task, rank_metrics
+from prodassoc_lab.data import (
+    BasketMatrix,
+    TransactionDataError,
+    basket_matrix,
+    clean_transactions,
+    filter_products,
+    read_transactions,
+    select_products,
+    standardize_transactions,
+)
 from prodassoc_lab.exact import to_exact
 from prodassoc_lab.features import product_features
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.layers import SeedGraphConv
-from prodassoc_lab.models import NodeClassifier
+from prodassoc_lab.nodes.baselines import label_propagation
+from prodassoc_lab.nodes.evaluation import accuracy, as_masks, stratified_masks, summarize
+from prodassoc_lab.nodes.experiment import compare_models, train_node_classifier
+from prodassoc_lab.nodes.models import NodeClassifier
 from prodassoc_lab.pyg_data import sparse_adjacency
 from prodassoc_lab.reproducibility import book_threads, check_close, set_seed
 from prodassoc_lab.rules import lift, npmi
-from prodassoc_lab.training import compare_models, save_checkpoint, train_node_classifier
+from prodassoc_lab.training import save_checkpoint
 from prodassoc_lab.validation import non_negative_float, positive_float, positive_int, seed_value
 
 

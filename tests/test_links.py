@@ -12,16 +12,16 @@ import scipy.sparse as sp
 import torch
 from scipy.stats import fisher_exact
 
-from prodassoc_lab.catalogue import CatalogueFeatures, catalogue_text, product_attributes
-from prodassoc_lab.cold_start import PartnerPredictor, fit_attribute_encoder
 from prodassoc_lab.data import basket_matrix
 from prodassoc_lab.graph import ProductGraph, product_graph
-from prodassoc_lab.link_evaluation import LinkTask, link_metrics, sampled_roc_auc, top_candidates
-from prodassoc_lab.link_experiment import main as link_experiment_main
-from prodassoc_lab.link_heuristics import adamic_adar, common_neighbours, jaccard, preferential_attachment
-from prodassoc_lab.link_models import LinkEncoder, link_data, pair_scores, train_link_encoder
+from prodassoc_lab.links.baselines import adamic_adar, common_neighbours, jaccard, preferential_attachment
+from prodassoc_lab.links.cli import main as link_experiment_main
+from prodassoc_lab.links.cold_start import PartnerPredictor, fit_attribute_encoder
+from prodassoc_lab.links.evaluation import LinkTask, link_metrics, sampled_roc_auc, top_candidates
+from prodassoc_lab.links.features import CatalogueFeatures, catalogue_text, product_attributes
+from prodassoc_lab.links.models import LinkEncoder, link_data, pair_scores, train_link_encoder
+from prodassoc_lab.links.task import time_split
 from prodassoc_lab.rules import cooccurrence_p_value
-from prodassoc_lab.time_split import time_split
 
 CATALOGUE = {
     # id: department, category, type, brand, maker, package
@@ -332,7 +332,7 @@ def test_a_validation_task_excludes_the_training_pairs(split):
 
 @pytest.mark.parametrize("week", [39, 40, 0, 26.0, True])
 def test_a_rehearsal_must_end_before_the_cut_off(week):
-    from prodassoc_lab.link_experiment import rehearsal_experiments
+    from prodassoc_lab.links.experiment import rehearsal_experiments
 
     transactions, products = shop()
     with pytest.raises(ValueError, match="rehearsal_week must be a week number before cutoff_week=39"):
@@ -340,7 +340,7 @@ def test_a_rehearsal_must_end_before_the_cut_off(week):
 
 
 def test_a_pair_task_asks_both_ends_and_never_ranks_a_query_itself():
-    from prodassoc_lab.link_evaluation import pair_task
+    from prodassoc_lab.links.evaluation import pair_task
 
     linked = sp.csr_array(np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]))
     task = pair_task("t", np.array([0]), np.array([2]), linked)

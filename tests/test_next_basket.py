@@ -10,16 +10,8 @@ import torch
 from torch_geometric.metrics import LinkPredHitRatio, LinkPredNDCG, LinkPredRecall
 
 from prodassoc_lab.attention import MultiHeadSelfAttention
-from prodassoc_lab.basket_sequence_model import BasketSASRec, basket_windows, sequence_scores, train_basket_sasrec
 from prodassoc_lab.data import TransactionDataError
-from prodassoc_lab.household_graph_model import (
-    household_product_adjacency,
-    household_product_edges,
-    lightgcn_scores,
-    train_lightgcn,
-)
-from prodassoc_lab.next_basket import next_basket_task
-from prodassoc_lab.next_basket_baselines import (
+from prodassoc_lab.next_basket.baselines import (
     g_top_freq,
     gp_top_freq,
     p_top_freq,
@@ -27,8 +19,20 @@ from prodassoc_lab.next_basket_baselines import (
     tifu_knn,
     tifu_vectors,
 )
-from prodassoc_lab.next_basket_evaluation import basket_metrics, recommend
-from prodassoc_lab.next_basket_experiment import explore_only, hybrid_lists, main
+from prodassoc_lab.next_basket.cli import main
+from prodassoc_lab.next_basket.evaluation import basket_metrics, recommend
+from prodassoc_lab.next_basket.experiment import explore_only, hybrid_lists
+from prodassoc_lab.next_basket.models import (
+    BasketSASRec,
+    basket_windows,
+    household_product_adjacency,
+    household_product_edges,
+    lightgcn_scores,
+    sequence_scores,
+    train_basket_sasrec,
+    train_lightgcn,
+)
+from prodassoc_lab.next_basket.task import next_basket_task
 from prodassoc_lab.rules import pair_statistics
 
 

@@ -9,9 +9,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from prodassoc_lab.student_edition import (MARKER, _replace_folder, check_output_folder, solution_leaks,
-                                          strip_solutions)
-from prodassoc_lab.student_edition import main as student_edition_main
+from prodassoc_lab.tools.student_edition import (
+    MARKER,
+    _replace_folder,
+    check_output_folder,
+    solution_leaks,
+    strip_solutions,
+)
+from prodassoc_lab.tools.student_edition import main as student_edition_main
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))

@@ -12,12 +12,12 @@ from torch_geometric.data import Data
 
 from prodassoc_lab.features import FEATURES, product_features
 from prodassoc_lab.graph import ProductGraph
-from prodassoc_lab.models import NodeClassifier, _dropout
-from prodassoc_lab.baselines import correct_and_smooth, label_propagation, majority_baseline
-from prodassoc_lab.evaluation import MIN_PER_CLASS, stratified_masks, summarize
+from prodassoc_lab.nodes.baselines import correct_and_smooth, label_propagation, majority_baseline
+from prodassoc_lab.nodes.cli import MODEL_CHOICES, main
+from prodassoc_lab.nodes.evaluation import MIN_PER_CLASS, stratified_masks, summarize
+from prodassoc_lab.nodes.experiment import compare_models, train_node_classifier
+from prodassoc_lab.nodes.models import NodeClassifier, _dropout
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
-from prodassoc_lab.train import MODEL_CHOICES, main
-from prodassoc_lab.training import compare_models, train_node_classifier
 
 
 def two_communities(n_per_class: int = 60, seed: int = 0) -> Data:
@@ -116,12 +116,13 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
         (["--graph", "store"], "--graph: invalid choice: 'store'"),
         (["--checkpoint", "/no/such/folder/best.pt"], "--checkpoint: folder /no/such/folder does not exist"),
         (["--results", "/no/such/folder/runs.csv"], "--results: folder /no/such/folder does not exist"),
-        (["--seed", "0", "-1"], "--seed: seeds must be integers in [0, 2**32), got [0, -1]"),
-        (["--seed", "4294967296"], "--seed: seeds must be integers in [0, 2**32), got [4294967296]"),
+        (["--seed", "0", "-1"], "argument --seed: seeds must be integers in [0, 2**32), got -1"),
+        (["--seed", "4294967296"], "argument --seed: seeds must be integers in [0, 2**32), got 4294967296"),
         (["--epochs", "many"], "--epochs: invalid positive_integer value: 'many'"),
-        (["--checkpoint", "."], "--checkpoint: '.' is a folder; give a file name"),
-        (["--results", "/tmp"], "--results: '/tmp' is a folder; give a file name"),
-        (["--checkpoint", "out.pt", "--results", "out.pt"], "--results: the same file as --checkpoint"),
+        (["--checkpoint", "."], "--checkpoint must be a file path, got PosixPath('.')"),
+        (["--results", "/tmp"], "--results must name a .csv file, got /tmp"),
+        (["--checkpoint", "out.pt", "--results", "out.pt"], "--results must name a .csv file, got out.pt"),
+        (["--checkpoint", "out.csv", "--results", "out.csv"], "--results: the same file as --checkpoint"),
         (["--model", "gat", "--hidden", "30"], "--hidden: gat splits the hidden layer over 4 heads"),
         (["--model", "gcn", "mlp", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
         (["--seed", "0", "1", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
@@ -203,23 +204,13 @@ def test_dropout_keeps_the_expected_value_and_is_off_in_evaluation():
 
 
 def test_the_command_line_knows_every_model_kind():
-    from prodassoc_lab import models, train
+    from prodassoc_lab.nodes import cli, models
 
-    assert MODEL_CHOICES == models.MODELS and train.GAT_HEADS == models.GAT_HEADS
+    assert MODEL_CHOICES == models.MODELS and cli.GAT_HEADS == models.GAT_HEADS
 
 
 def test_argument_errors_come_before_pytorch_is_imported():
-    code = ("import sys\nfrom prodassoc_lab.train import main\ntry:\n    main(['--epochs', '0'])\n"
+    code = ("import sys\nfrom prodassoc_lab.nodes.cli import main\ntry:\n    main(['--epochs', '0'])\n"
             "except SystemExit as exit:\n    print(exit.code, 'torch' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.stdout.split() == ["2", "False"] and "--epochs: must be a positive integer" in run.stderr
-
-
-def test_names_that_moved_out_of_train_still_import():
-    from prodassoc_lab.completion import rank_metrics as old_rank_metrics
-    from prodassoc_lab.evaluation import rank_metrics
-    from prodassoc_lab.train import compare_models as old_compare_models
-    from prodassoc_lab.train import stratified_masks as old_masks
-
-    assert old_compare_models is compare_models and old_masks is stratified_masks
-    assert old_rank_metrics is rank_metrics

@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from prodassoc_lab.next_basket import NextBasketTask
+from prodassoc_lab.next_basket.task import NextBasketTask
 from prodassoc_lab.validation import positive_int
 
 

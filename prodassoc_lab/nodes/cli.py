@@ -1,65 +1,32 @@
 """The source article's §5 training script, corrected, as a command (chapter 7).
 
-``python -m prodassoc_lab.train --help``: train node classifiers on the
+``python -m prodassoc_lab.nodes --help``: train node classifiers on the
 Complete Journey product graph and compare them with the baselines. The
 arguments and paths are checked before PyTorch is imported, so a mistake is
 reported at once rather than after the seconds that importing PyTorch and PyG
-takes; the loop itself is :mod:`prodassoc_lab.training`.
+takes; the loop itself is :mod:`prodassoc_lab.nodes.experiment`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
+from prodassoc_lab.cli import add_seed_argument, check_output, positive_integer, positive_number, write_table
 from prodassoc_lab.datasets import GRAPH_KINDS
 from prodassoc_lab.graph import LABELS, WEIGHTS
-from prodassoc_lab.validation import SEED_LIMIT
 
-# The names of prodassoc_lab.models.MODELS and its GAT_HEADS, written out so that --model and --hidden
+# The names of prodassoc_lab.nodes.models.MODELS and its GAT_HEADS, written out so that --model and --hidden
 # are checked without importing PyTorch; a unit test keeps them equal.
 MODEL_CHOICES = ("mlp", "gcn", "seed", "sage", "gat")
 GAT_HEADS = 4
 
 
-# Names that lived in this module before the loop, the baselines and the metrics got modules of their
-# own; imported on first use, so that `python -m prodassoc_lab.train` still starts without PyTorch.
-_MOVED = {
-    **dict.fromkeys(("train_node_classifier", "compare_models", "save_checkpoint"), "training"),
-    **dict.fromkeys(("load_node_data", "node_data", "sparse_adjacency"), "pyg_data"),
-    **dict.fromkeys(("stratified_masks", "summarize", "RunResult", "MIN_PER_CLASS"), "evaluation"),
-    **dict.fromkeys(("majority_baseline", "label_propagation", "correct_and_smooth", "ALPHAS"), "baselines"),
-}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f"prodassoc_lab.{_MOVED[name]}"), name)
-    raise AttributeError(f"module 'prodassoc_lab.train' has no attribute {name!r}")
-
-
-def positive_integer(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def positive_number(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line options of ``python -m prodassoc_lab.train`` (printed in chapter 7)."""
+    """The command-line options of ``python -m prodassoc_lab.nodes`` (printed in chapter 7)."""
     parser = argparse.ArgumentParser(
-        prog="python -m prodassoc_lab.train",
+        prog="python -m prodassoc_lab.nodes",
         description="Train node classifiers on the Complete Journey product graph and compare them "
                     "with baselines (chapter 7).",
     )
@@ -75,9 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--patience", type=positive_integer, default=30, help="early-stopping patience (default: 30)")
     parser.add_argument("--hidden", type=positive_integer, default=64, help="hidden units (default: 64)")
     parser.add_argument("--lr", type=positive_number, default=0.03, help="learning rate (default: 0.03)")
-    parser.add_argument("--seed", type=int, nargs="+", default=[0],
-                        help="one or more seeds, each a split and an initialization (default: 0); "
-                             "with several, the table shows mean ± std over them")
+    add_seed_argument(parser, "one or more seeds, each a split and an initialization (default: 0); "
+                              "with several, the table shows mean ± std over them")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: cuda if available")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="where to save the best model's weights (one model and one seed only)")
@@ -93,19 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    if any(not 0 <= seed < SEED_LIMIT for seed in args.seed):
-        parser.error(f"--seed: seeds must be integers in [0, 2**32), got {args.seed}")
     if args.checkpoint is not None and (len(args.model) > 1 or len(args.seed) > 1):
         parser.error("--checkpoint: saves one model's weights; give one --model and one --seed")
-    for option, path in (("--checkpoint", args.checkpoint), ("--results", args.results)):
-        if path is None:
-            continue
-        if str(path) in ("", ".") or path.is_dir():
-            parser.error(f"{option}: {str(path)!r} is a folder; give a file name")
-        if not path.parent.is_dir():
-            parser.error(f"{option}: folder {path.parent} does not exist")
-        if path.is_symlink():
-            parser.error(f"{option}: {path} is a symbolic link; give the path of a regular file")
+    check_output(parser, "--checkpoint", args.checkpoint)
+    check_output(parser, "--results", args.results, ".csv")
     if args.checkpoint is not None and args.results is not None and args.checkpoint.resolve() == args.results.resolve():
         parser.error("--results: the same file as --checkpoint; the table would overwrite the weights")
     if "gat" in args.model and args.hidden % GAT_HEADS:
@@ -116,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import torch
 
-    from prodassoc_lab.evaluation import stratified_masks, summarize
+    from prodassoc_lab.nodes.evaluation import stratified_masks, summarize
+    from prodassoc_lab.nodes.experiment import compare_models
     from prodassoc_lab.pyg_data import load_node_data
-    from prodassoc_lab.training import compare_models
 
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available on this machine")
@@ -146,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.checkpoint:
         print(f"weights saved to {args.checkpoint}")
     if args.results:
-        table.to_csv(args.results, index=False, float_format="%.6f")
+        write_table(table, args.results)
         print(f"{len(table)} rows written to {args.results}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -2,7 +2,7 @@
 
 Every chapter gives each exercise a worked solution between a ``{solution-start}``
 and a ``{solution-end}`` directive of sphinx-exercise, its cells tagged
-``solution``. ``python -m prodassoc_lab.student_edition OUT`` copies the book to
+``solution``. ``python -m prodassoc_lab.tools.student_edition OUT`` copies the book to
 a temporary folder, removes those cells from every notebook, builds the site
 there with sphinx-exercise's ``hide_solutions`` on, checks that nothing of a
 solution is left in the HTML or in the downloadable notebooks, and only then puts
@@ -118,7 +118,7 @@ def _replace_folder(site: Path, out: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         shutil.copytree(site, staging / "site")
-        (staging / "site" / MARKER).write_text("written by python -m prodassoc_lab.student_edition\n",
+        (staging / "site" / MARKER).write_text("written by python -m prodassoc_lab.tools.student_edition\n",
                                                encoding="utf-8")
         if out.exists():
             out.rename(staging / "previous")

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from prodassoc_lab.data import ITEM, BasketMatrix, basket_matrix, filter_products, select_products
 from prodassoc_lab.graph import ProductGraph, product_graph
-from prodassoc_lab.link_evaluation import LinkTask, pair_task
+from prodassoc_lab.links.evaluation import LinkTask, pair_task
 from prodassoc_lab.rules import cooccurring_pairs
 from prodassoc_lab.validation import bounded_int, positive_int
 

@@ -1,4 +1,4 @@
-"""Scoring what the models predict: splits, accuracy, ranking metrics and result tables (chapters 6 and 7).
+"""Scoring the node classifiers of chapter 7: splits, accuracy and result tables.
 
 Every method of a comparison is scored here, on the same masks or the same
 held-out baskets, so that a table compares like with like.
@@ -16,10 +16,8 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from torch import Tensor
 from torch_geometric.data import Data
-from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR
 
-from prodassoc_lab.completion import CompletionTask
-from prodassoc_lab.validation import positive_int, seed_value
+from prodassoc_lab.validation import seed_value
 
 MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training only
 
@@ -171,40 +169,3 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
          for metric in ("accuracy", "macro-F1")},
         index=pd.Index(order, name="method"),
     )
-
-
-def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int = 10) -> dict[str, float]:
-    """Hit@k and MRR of the hidden products, with PyG's link-prediction metrics (chapter 6).
-
-    ``scores`` is (test queries × products); products already in the context are
-    excluded from the ranking. MRR is computed over the full ranking (no cut-off).
-    """
-    k = positive_int(k, "k")
-    try:
-        scores = torch.as_tensor(np.asarray(scores, dtype=np.float64)).clone()
-    except (TypeError, ValueError):
-        raise TypeError("scores must be numbers: an array (test queries × products)") from None
-    expected = (len(task.hidden), task.n_products)
-    if expected[0] == 0:
-        raise ValueError("the task has no test query to score")
-    hidden = np.asarray(task.hidden)
-    if (hidden < 0).any() or (hidden >= task.n_products).any():
-        raise ValueError(f"the task's hidden products must be positions in [0, {task.n_products})")
-    inside = [n for n, items in enumerate(task.context) if hidden[n] in set(np.asarray(items).tolist())]
-    if inside:
-        raise ValueError(f"{len(inside)} query(ies) show their hidden product in the context, the first {inside[0]}")
-    if tuple(scores.shape) != expected:
-        raise ValueError(f"scores must have shape (test queries, products) = {expected}, got {tuple(scores.shape)}")
-    if torch.isnan(scores).any():
-        query, product = (int(i) for i in torch.isnan(scores).nonzero()[0])
-        # argsort puts NaN first: a NaN score would count as the top-ranked product
-        raise ValueError(f"scores has {int(torch.isnan(scores).sum())} NaN value(s), the first at query {query}, "
-                         f"product {product}; a NaN cannot be ranked")
-    for n, items in enumerate(task.context):
-        scores[n, torch.as_tensor(items, dtype=torch.long)] = float("-inf")
-    ranking = scores.argsort(dim=1, descending=True, stable=True)
-    truth = torch.stack([torch.arange(len(task.hidden)), torch.as_tensor(task.hidden)])
-    hit, mrr = LinkPredHitRatio(k), LinkPredMRR(task.n_products)
-    hit.update(ranking[:, :k], truth)
-    mrr.update(ranking, truth)
-    return {f"Hit@{k}": float(hit.compute()), "MRR": float(mrr.compute())}

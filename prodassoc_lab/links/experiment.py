@@ -1,13 +1,13 @@
 """Chapter 8's comparison in one place: the time split, every baseline, the trained encoders, one results table.
 
 Two ways to train an encoder are compared: on the earlier graph itself
-(:func:`~prodassoc_lab.link_models.train_link_encoder`, which learns which
+(:func:`~prodassoc_lab.links.models.train_link_encoder`, which learns which
 products *are* associated), and on a rehearsal of the task one period earlier
-(:func:`~prodassoc_lab.link_experiment.train_on_rehearsal`, which learns which products *become* associated).
+(:func:`~prodassoc_lab.links.experiment.train_on_rehearsal`, which learns which products *become* associated).
 
 Run from the command line to repeat the comparison over several seeds::
 
-    python -m prodassoc_lab.link_experiment --model seed gcn sage --seed 0 1 2 3 4 --results link_prediction.csv
+    python -m prodassoc_lab.links --model seed gcn sage --seed 0 1 2 3 4 --results link_prediction.csv
 
 The chapter runs seed 0 itself and checks it against the committed file
 ``book/results/link_prediction.csv`` written by that command.
@@ -15,9 +15,7 @@ The chapter runs seed 0 itself and checks it against the committed file
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,15 +23,22 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
-from prodassoc_lab.catalogue import CatalogueFeatures, product_attributes
-from prodassoc_lab.cold_start import PartnerPredictor, fit_attribute_encoder
 from prodassoc_lab.features import product_features
-from prodassoc_lab.link_evaluation import LinkTask, link_metrics, sampled_roc_auc
-from prodassoc_lab.link_heuristics import adamic_adar, common_neighbours, jaccard, preferential_attachment
-from prodassoc_lab.link_models import LAYERS, LinkEncoder, LinkRun, fit_encoder, link_data, train_link_encoder
+from prodassoc_lab.links.baselines import adamic_adar, common_neighbours, jaccard, preferential_attachment
+from prodassoc_lab.links.cold_start import PartnerPredictor, fit_attribute_encoder
+from prodassoc_lab.links.evaluation import LinkTask, link_metrics, sampled_roc_auc
+from prodassoc_lab.links.features import CatalogueFeatures, product_attributes
+from prodassoc_lab.links.models import (
+    LAYERS,
+    LinkEncoder,
+    LinkRun,
+    fit_encoder,
+    link_data,
+    train_link_encoder,
+)
+from prodassoc_lab.links.task import TimeSplit, time_split
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.rules import lift
-from prodassoc_lab.time_split import TimeSplit, time_split
 from prodassoc_lab.validation import bounded_int, positive_float, positive_int
 
 MIN_BASKETS = 50  # baskets before the cut-off that make a product "known"
@@ -67,7 +72,7 @@ def link_experiment(transactions: pd.DataFrame, products: pd.DataFrame, cutoff_w
                     catalogue: CatalogueFeatures | None = None, min_baskets: int = MIN_BASKETS) -> LinkExperiment:
     """Split at ``cutoff_week`` and compute the features; nothing after the cut-off reaches the known products.
 
-    ``catalogue`` is a fitted :class:`~prodassoc_lab.catalogue.CatalogueFeatures` to reuse (default: fit
+    ``catalogue`` is a fitted :class:`~prodassoc_lab.links.features.CatalogueFeatures` to reuse (default: fit
     one on the known products), so that two experiments describe products in
     the same feature space.
     """
@@ -143,7 +148,7 @@ def rehearsal_experiments(transactions: pd.DataFrame, products: pd.DataFrame, cu
 
 def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int, epochs: int = 150, lr: float = 0.01,
                        negatives: int = 4, val_share: float = 0.2, eval_every: int = 10, hidden: int = 64) -> LinkRun:
-    """Train a :class:`~prodassoc_lab.link_models.LinkEncoder` on the rehearsal's new associations.
+    """Train a :class:`~prodassoc_lab.links.models.LinkEncoder` on the rehearsal's new associations.
 
     Messages run over the rehearsal's earlier graph; the positives are its new
     pairs, against ``negatives`` times as many random pairs per epoch from
@@ -224,26 +229,3 @@ def compare_link_models(experiment: LinkExperiment, models: tuple[str, ...], see
                                        tasks["new associations"]).assign(task="new associations", seed=seed))
     table = pd.concat(tables).reset_index()
     return table[["task", "method", "seed", *[c for c in table.columns if c not in ("task", "method", "seed")]]]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m prodassoc_lab.link_experiment",
-                                     description="Chapter 8: new associations and cold start on The Complete Journey.")
-    parser.add_argument("--model", nargs="+", default=["seed", "gcn"], choices=list(LAYERS), help="encoders to train")
-    parser.add_argument("--seed", nargs="+", type=int, default=[0], help="seeds (one training run each)")
-    parser.add_argument("--results", type=Path, required=True, help="CSV file to write the table to")
-    args = parser.parse_args(argv)
-    if args.results.suffix != ".csv":
-        parser.error(f"--results must name a .csv file, got {args.results}")
-    from prodassoc_lab.datasets import cleaned_complete_journey
-
-    rehearsal, experiment = rehearsal_experiments(*cleaned_complete_journey())
-    table = compare_link_models(experiment, tuple(args.model), tuple(args.seed), rehearsal)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.results, index=False, float_format="%.6f")
-    print(table.groupby(["task", "method"]).mean(numeric_only=True).drop(columns="seed").round(4).to_string())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,9 +1,9 @@
 """The simple next-basket recommenders that neural models must beat (chapter 9).
 
 Each returns a households × products score matrix for one stage of a
-:class:`~prodassoc_lab.next_basket.NextBasketTask`, built only from the baskets
+:class:`~prodassoc_lab.next_basket.task.NextBasketTask`, built only from the baskets
 before that stage's targets; ``-inf`` means "never recommend".
-:func:`~prodassoc_lab.next_basket_evaluation.recommend` turns scores into lists.
+:func:`~prodassoc_lab.next_basket.evaluation.recommend` turns scores into lists.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
-from prodassoc_lab.next_basket import NextBasketTask
+from prodassoc_lab.next_basket.task import NextBasketTask
 from prodassoc_lab.rules import cooccurring_pairs
 from prodassoc_lab.validation import bounded_int, positive_int
 
 #: TIFU-KNN's settings for chapter 9, chosen on the validation baskets by
-#: :func:`prodassoc_lab.next_basket_experiment.tune_tifu_knn`.
+#: :func:`prodassoc_lab.next_basket.experiment.tune_tifu_knn`.
 TIFU_KNN = {"group_size": 3, "within_decay": 1.0, "group_decay": 0.9, "neighbours": 100, "alpha": 0.7}
 
 

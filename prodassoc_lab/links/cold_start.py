@@ -2,10 +2,10 @@
 
 A transductive GCN has nothing to say about a product without baskets: it has
 no edges, and its traffic features do not exist yet. What it does have are
-catalogue attributes (:mod:`prodassoc_lab.catalogue`). An
+catalogue attributes (:mod:`prodassoc_lab.links.features`). An
 :class:`AttributeEncoder` :math:`g` maps them to a query vector scored against
 the known products' embeddings :math:`\\mathbf{z}_v` and popularity terms
-:math:`b_v` from a trained :class:`~prodassoc_lab.link_models.LinkEncoder`:
+:math:`b_v` from a trained :class:`~prodassoc_lab.links.models.LinkEncoder`:
 :math:`s(u, v) = g(\\mathbf{a}_u)^\\top \\mathbf{z}_v + b_v`. It is fitted on the
 known products — each one pretends to be new, and must find its own partners
 from its attributes alone — with the embeddings frozen.
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from prodassoc_lab.catalogue import CatalogueFeatures
+from prodassoc_lab.links.features import CatalogueFeatures
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import positive_float, positive_int
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch_geometric.data import Data
 from torch_geometric.nn import CorrectAndSmooth, LabelPropagation
 
-from prodassoc_lab.evaluation import Masks, RunResult, accuracy, as_masks, run_result
+from prodassoc_lab.nodes.evaluation import Masks, RunResult, accuracy, as_masks, run_result
 from prodassoc_lab.pyg_data import require_adjacency
 from prodassoc_lab.validation import positive_int
 

@@ -26,7 +26,7 @@ from torch_geometric.explain.config import MaskType, ModelMode
 from torch_geometric.explain.metric import characterization_score, fidelity
 from torch_geometric.utils import k_hop_subgraph
 
-from prodassoc_lab.link_models import LinkEncoder, pair_scores
+from prodassoc_lab.links.models import LinkEncoder, pair_scores
 from prodassoc_lab.validation import positive_int
 
 

@@ -8,7 +8,7 @@ the loaded model reproduces the chapter's stored test result.
 
 Command line (from the repository root)::
 
-    python -m prodassoc_lab.saved_models --out book/results/weights
+    python -m prodassoc_lab.explain --out book/results/weights
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from prodassoc_lab.basket_sequence_model import BasketSASRec, train_basket_sasrec
-from prodassoc_lab.link_models import LinkEncoder, train_link_encoder
+from prodassoc_lab.links.models import LinkEncoder, train_link_encoder
+from prodassoc_lab.next_basket.models import BasketSASRec, train_basket_sasrec
 from prodassoc_lab.training import save_checkpoint
 
 LINK_ENCODER = "link_gcn_seed0.pt"  # chapter 8: the GCN encoder of the new-association task, seed 0
@@ -28,13 +28,13 @@ SEED = 0
 
 
 def load_link_encoder(path: Path, in_channels: int) -> LinkEncoder:
-    """Chapter 8's GCN :class:`~prodassoc_lab.link_models.LinkEncoder` with the weights saved in ``path``, in eval mode."""
+    """Chapter 8's GCN :class:`~prodassoc_lab.links.models.LinkEncoder` with the weights saved in ``path``, in eval mode."""
     model = LinkEncoder("gcn", in_channels)
     return _load(model, path)
 
 
 def load_basket_sasrec(path: Path, n_products: int) -> BasketSASRec:
-    """Chapter 9's :class:`~prodassoc_lab.basket_sequence_model.BasketSASRec` with the weights saved in ``path``, in eval mode."""
+    """Chapter 9's :class:`~prodassoc_lab.next_basket.models.BasketSASRec` with the weights saved in ``path``, in eval mode."""
     return _load(BasketSASRec(n_products), path)
 
 
@@ -42,7 +42,7 @@ def _load(model: torch.nn.Module, path: Path) -> torch.nn.Module:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no saved weights at {path}; make them with "
-                                f"`python -m prodassoc_lab.saved_models --out {path.parent}`")
+                                f"`python -m prodassoc_lab.explain --out {path.parent}`")
     state = torch.load(path, weights_only=True)
     try:
         model.load_state_dict(state)
@@ -54,10 +54,10 @@ def _load(model: torch.nn.Module, path: Path) -> torch.nn.Module:
 def main(argv: list[str] | None = None) -> int:
     """Train both models with the chapters' settings and save their weights to ``--out``."""
     from prodassoc_lab.datasets import cleaned_complete_journey
-    from prodassoc_lab.link_experiment import link_experiment
-    from prodassoc_lab.next_basket import next_basket_task
+    from prodassoc_lab.links.experiment import link_experiment
+    from prodassoc_lab.next_basket.task import next_basket_task
 
-    parser = argparse.ArgumentParser(prog="python -m prodassoc_lab.saved_models", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m prodassoc_lab.explain", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the weight files")
     args = parser.parse_args(argv)
     if not args.out.is_dir():

@@ -1,33 +1,30 @@
 """Chapter 9's comparison: baselines, the two trained models and a hybrid, on one next-basket task.
 
-Run ``python -m prodassoc_lab.next_basket_experiment --seed 0 1 2 3 4 --results
+Run ``python -m prodassoc_lab.next_basket --seed 0 1 2 3 4 --results
 book/results/next_basket.csv`` to write the table the chapter reads (the
 baselines have no randomness and are evaluated once).
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from torch_geometric.nn.models import LightGCN
 
-from prodassoc_lab.basket_sequence_model import BasketSASRec, sequence_scores, train_basket_sasrec
-from prodassoc_lab.household_graph_model import lightgcn_scores, train_lightgcn
-from prodassoc_lab.next_basket import STAGES, NextBasketTask, next_basket_task
-from prodassoc_lab.next_basket_baselines import (
-    g_top_freq,
-    gp_top_freq,
-    p_top_freq,
-    rule_expansion,
-    tifu_knn,
+from prodassoc_lab.next_basket.baselines import g_top_freq, gp_top_freq, p_top_freq, rule_expansion, tifu_knn
+from prodassoc_lab.next_basket.evaluation import basket_metrics, mean_recall, recommend
+from prodassoc_lab.next_basket.models import (
+    BasketSASRec,
+    lightgcn_scores,
+    sequence_scores,
+    train_basket_sasrec,
+    train_lightgcn,
 )
-from prodassoc_lab.next_basket_evaluation import basket_metrics, mean_recall, recommend
+from prodassoc_lab.next_basket.task import STAGES, NextBasketTask
 from prodassoc_lab.validation import bounded_int
 
 #: The list lengths of chapter 9's tables.
@@ -164,24 +161,3 @@ def next_basket_comparison(task: NextBasketTask, seeds: tuple[int, ...], stage: 
     table["explore_slots"] = tuned[1]
     table.loc[tuned[0].notna(), "method"] = "hybrid"
     return table.reset_index(drop=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from prodassoc_lab.datasets import cleaned_complete_journey
-    from prodassoc_lab.train import positive_integer
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, nargs="+", default=[0], help="training seeds of the two models")
-    parser.add_argument("--products", type=positive_integer, default=5000, help="catalogue size")
-    parser.add_argument("--results", type=Path, required=True, help="CSV file to write")
-    args = parser.parse_args(argv)
-    transactions, _ = cleaned_complete_journey()
-    table = next_basket_comparison(next_basket_task(transactions, args.products), tuple(args.seed))
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.results, index=False, float_format="%.6f")
-    print(f"wrote {len(table)} rows to {args.results}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""What the book's commands share: argument types and checks that run before any heavy work.
+
+Each command (``python -m prodassoc_lab.nodes``, ``.links``, ``.next_basket``,
+``.explain``) parses and checks its arguments before it imports PyTorch or loads
+data, so a mistake is reported at once with exit code 2 and a message naming
+the argument. Result tables are written with :func:`write_table`, atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from prodassoc_lab.files import check_writable_file, write_atomically
+from prodassoc_lab.validation import SEED_LIMIT
+
+
+def positive_integer(text: str) -> int:
+    """An ``argparse`` type: a positive integer."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """An ``argparse`` type: a finite positive number."""
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
+    return value
+
+
+def seed(text: str) -> int:
+    """An ``argparse`` type: a seed, an integer with ``0 ≤ seed < 2**32``."""
+    value = int(text)
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"seeds must be integers in [0, 2**32), got {text}")
+    return value
+
+
+def add_seed_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--seed S [S ...]``: one or more distinct seeds, default 0."""
+    parser.add_argument("--seed", type=seed, nargs="+", default=[0], help=help)
+
+
+def check_output(parser: argparse.ArgumentParser, option: str, path: Path | None, suffix: str | None = None) -> None:
+    """End the program (exit code 2) if ``path`` given to ``option`` cannot be written, before any work."""
+    if path is None:
+        return
+    if suffix is not None and path.suffix != suffix:
+        parser.error(f"{option} must name a {suffix} file, got {path}")
+    try:
+        check_writable_file(path, option)
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` as CSV to ``path`` atomically (a failed write keeps the previous file)."""
+    write_atomically(path, lambda temporary: table.to_csv(temporary, index=False, float_format="%.6f"),
+                     "results file")

@@ -1,0 +1,9 @@
+"""Chapter 10's wing: explaining the trained models and measuring how cost grows.
+
+Rooms:
+
+- :mod:`~prodassoc_lab.explain.explainers` — GNNExplainer, mask gradients, random explanations, fidelity;
+- :mod:`~prodassoc_lab.explain.saved_models` — the weights of chapters 8 and 9 that chapter 10 explains;
+- :mod:`~prodassoc_lab.explain.cost` — log-log slopes, their theoretical values, memory per node and edge;
+- ``python -m prodassoc_lab.explain --out book/results/weights`` retrains and saves those weights.
+"""
