@@ -258,7 +258,7 @@ def graph_cases(clean: pd.DataFrame, products: pd.DataFrame, baskets: BasketMatr
 def household_subset(task: NextBasketTask, households: np.ndarray) -> NextBasketTask:
     """The task restricted to some households (positions, sorted), over the same catalogue."""
     starts, ends = task.offsets[households], task.offsets[households + 1]
-    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
     offsets = np.concatenate([[0], np.cumsum(ends - starts)])
     return NextBasketTask(sp.csr_array(task.baskets[rows]), offsets, task.households[households], task.product_ids,
                           task.basket_ids[rows])
@@ -342,7 +342,8 @@ def summary(table: pd.DataFrame) -> None:
         if operation == "gcn_step_random_graph":
             continue
         time_fit = fit_loglog_slope(group["size"], group["seconds"])
-        memory = group["peak_mib"].clip(lower=4 / 1024)  # a rise below one 4 KiB page reads as 0: keep it on the log axis
+        # a rise below one 4 KiB page reads as 0: keep it on the log axis
+        memory = group["peak_mib"].clip(lower=4 / 1024)
         memory_fit = fit_loglog_slope(group["size"], memory)
         expected = theory.loc[(operation, axis)]
         lines.append({"operation": operation, "axis": axis, "sizes": f"{group['size'].min():,}–{group['size'].max():,}",
@@ -365,7 +366,8 @@ def summary(table: pd.DataFrame) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=None, help="write the rows to this CSV file")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement, after a warm-up (default 3)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs per measurement, after a warm-up (default 3)")
     parser.add_argument("--operations", nargs="+", choices=OPERATIONS, default=list(OPERATIONS),
                         help="measure only these operations (default: all)")
     args = parser.parse_args()

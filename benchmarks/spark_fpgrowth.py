@@ -239,11 +239,15 @@ def worker(selection: str, folder: Path, driver_memory: str) -> None:
         spark.stop()
     run.pairs.to_parquet(folder / "pairs.parquet")
     run.item_counts.to_frame().to_parquet(folder / "items.parquet")
-    (folder / "run.json").write_text(json.dumps({"spark_input_seconds": run.input_seconds, "spark_seconds": run.seconds}))
+    timings = {"spark_input_seconds": run.input_seconds, "spark_seconds": run.seconds}
+    (folder / "run.json").write_text(json.dumps(timings))
 
 
 def measure_spark(selection: str, folder: Path, driver_memory: str, timeout: float) -> dict:
-    """Run :func:`worker` in a fresh process (and JVM); without ``spark_seconds`` when stopped after ``timeout`` seconds."""
+    """Run :func:`worker` in a fresh process (and JVM).
+
+    Without ``spark_seconds`` when stopped after ``timeout`` seconds.
+    """
     # A session of its own, so that on time-out the whole group (Python and its JVM) can be ended at once.
     process = subprocess.Popen(
         [sys.executable, __file__, "--worker", selection, str(folder), "--driver-memory", driver_memory],
@@ -313,7 +317,8 @@ def main() -> None:
     table = pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.results, index=False, float_format="%.4g")
-    print(f"\nPairs in >= {MIN_COUNT} baskets: package (median of {REPEATS}) vs Spark FPGrowth local[{CORES}] (one run);"
+    print(f"\nPairs in >= {MIN_COUNT} baskets: package (median of {REPEATS})"
+          f" vs Spark FPGrowth local[{CORES}] (one run);"
           " load_average = 1-min load average before the Spark run")
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.3g}"))
     print(f"written to {args.results}")

@@ -42,7 +42,8 @@ def scaled_dot_product_attention(
             f"{k.size(-1)} (shape {tuple(k.shape)}); q kᵀ needs them equal"
         )
     if q.size(-1) == 0 or k.size(-2) == 0:
-        raise ValueError(f"attention needs at least one feature and one key; got q {tuple(q.shape)}, k {tuple(k.shape)}")
+        raise ValueError("attention needs at least one feature and one key; "
+                         f"got q {tuple(q.shape)}, k {tuple(k.shape)}")
     if k.size(-2) != v.size(-2):
         raise ValueError(
             f"k has {k.size(-2)} positions (shape {tuple(k.shape)}) but v has {v.size(-2)} "

@@ -64,7 +64,8 @@ def _exact(value: Any, name: str) -> sympy.Expr:
         try:
             return sympy.Rational(value)
         except (TypeError, ValueError, ZeroDivisionError):
-            raise ValueError(f"{name}: the text {value!r} is not an exact number (write e.g. '1/3' or '0.25')") from None
+            raise ValueError(f"{name}: the text {value!r} is not an exact number "
+                             "(write e.g. '1/3' or '0.25')") from None
     raise TypeError(f"{name}: cannot make {value!r} ({type(value).__name__}) exact")
 
 

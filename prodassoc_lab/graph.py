@@ -28,8 +28,9 @@ class ProductGraph:
     """An undirected, weighted product graph with a node table (chapter 3).
 
     ``nodes`` has one row per product (position = node index) with its id, its
-    ``frequency`` (rows of the basket or household matrix that hold it) and labels; ``edges`` one row per undirected edge with ``source <
-    target`` (node positions), the three candidate weights and the chosen
+    ``frequency`` (rows of the basket or household matrix that hold it) and
+    labels; ``edges`` one row per undirected edge with ``source < target``
+    (node positions), the three candidate weights and the chosen
     ``weight``.
     """
 
@@ -38,7 +39,8 @@ class ProductGraph:
     weight_name: str
 
     def __post_init__(self) -> None:
-        for table, name, columns in ((self.nodes, "nodes", [ITEM]), (self.edges, "edges", ["source", "target", "weight"])):
+        tables = ((self.nodes, "nodes", [ITEM]), (self.edges, "edges", ["source", "target", "weight"]))
+        for table, name, columns in tables:
             if not isinstance(table, pd.DataFrame):
                 raise ValueError(f"ProductGraph.{name} must be a pandas DataFrame, got {type(table).__name__}")
             missing = [c for c in columns if c not in table.columns]
@@ -56,7 +58,8 @@ class ProductGraph:
         try:
             weights = self.edges["weight"].to_numpy(dtype=float)
         except (TypeError, ValueError):
-            raise ValueError(f"ProductGraph.edges: column 'weight' must be numeric, got {self.edges['weight'].dtype}") from None
+            raise ValueError("ProductGraph.edges: column 'weight' must be numeric, "
+                             f"got {self.edges['weight'].dtype}") from None
         if not np.isfinite(weights).all():
             raise ValueError("ProductGraph.edges: every weight must be a finite number")
         if len(ends) and (ends.source == ends.target).any():

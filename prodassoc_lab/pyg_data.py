@@ -42,7 +42,8 @@ def node_data(product_graph: ProductGraph, label: str, features: pd.DataFrame) -
     undefined. ``adj_t`` is added by :func:`sparse_adjacency`.
     """
     if not isinstance(features, pd.DataFrame) or not features.index.equals(pd.Index(product_graph.nodes.product_id)):
-        raise ValueError("features must be a DataFrame with one row per graph node, indexed by product_id in node order")
+        raise ValueError("features must be a DataFrame with one row per graph node, "
+                         "indexed by product_id in node order")
     try:
         values = features.to_numpy(dtype=np.float32)
     except (TypeError, ValueError):

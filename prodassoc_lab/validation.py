@@ -22,7 +22,8 @@ def positive_int(value: object, name: str) -> int:
 
 def bounded_int(value: object, name: str, low: int, high: int | None = None) -> int:
     """``value`` as an ``int`` if it is an integer with ``low ≤ value < high``, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low or (high is not None and value >= high):
+    if (isinstance(value, bool) or not isinstance(value, Integral) or value < low
+            or (high is not None and value >= high)):
         wanted = f"an integer ≥ {low}" + (f" and < {high}" if high is not None else "")
         if low == 1 and high is None:
             wanted = "a positive integer"

@@ -148,7 +148,8 @@ async def check_page(devtools: str, url: str) -> tuple[list[str], int]:
         await page.call("Page.navigate", url=url)
         await page.wait_for_load()
         # MathJax typesets after the load event; its startup promise resolves when it is done
-        await page.evaluate("(window.MathJax && MathJax.startup && MathJax.startup.promise) || null", await_promise=True)
+        await page.evaluate("(window.MathJax && MathJax.startup && MathJax.startup.promise) || null",
+                            await_promise=True)
         found = await page.evaluate(CHECKS)
         untypeset = await page.evaluate(UNTYPESET)
         if found is None or untypeset is None:  # a redirect (index.html) navigated away; its target is checked

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from prodassoc_lab.completion import CompletionTask, completion_task, rank_metrics
-from prodassoc_lab.data import basket_matrix
 
 
 @pytest.fixture
-def baskets():
-    rows = [[0, 1, 2], [1, 2], [0, 3], [2, 3, 4], [4], [0, 1, 4]]
-    lines = pd.DataFrame([(b, p) for b, items in enumerate(rows) for p in items], columns=["basket_id", "product_id"])
-    return basket_matrix(lines)
+def baskets(basket_matrix_from_lists):
+    return basket_matrix_from_lists([[0, 1, 2], [1, 2], [0, 3], [2, 3, 4], [4], [0, 1, 4]])
 
 
 def test_task_splits_and_hides_one_product(baskets):
     is_test = np.array([False, False, False, True, True, True])
     task = completion_task(baskets, is_test, n_test=2, max_context=5, seed=0)
     assert len(task.train) == 3 and task.n_products == 5  # basket 4 has one product: never used
-    for context, hidden in zip(task.context, task.hidden):
+    for context, hidden in zip(task.context, task.hidden, strict=True):
         assert hidden not in context and 1 <= len(context) <= 2
     assert completion_task(baskets, is_test, 2, 5, seed=0).hidden.tolist() == task.hidden.tolist()
 

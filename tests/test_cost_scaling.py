@@ -200,6 +200,7 @@ def test_machine_description():
 
 # ---- the committed results ----
 
+@pytest.mark.real_data
 def test_committed_cost_scaling_results():
     table = pd.read_csv(RESULTS / "cost_scaling.csv")
     assert list(table.columns) == COST_COLUMNS
@@ -222,6 +223,7 @@ def test_committed_cost_scaling_results():
     assert graph_rows[["nodes", "edges"]].notna().all().all()
 
 
+@pytest.mark.real_data
 def test_committed_pair_statistics_results():
     table = pd.read_csv(RESULTS / "pair_statistics.csv")
     for column in ("products", "n_products", "baskets", "rules", "package_seconds", "package_peak_mib",

@@ -220,7 +220,8 @@ def test_filter_drops_baskets_left_empty():
 
 
 def test_filter_removing_everything_is_an_error(shop):
-    with pytest.raises(TransactionDataError, match="min_baskets=99 removes every product: the most frequent one is in 4"):
+    with pytest.raises(TransactionDataError,
+                       match="min_baskets=99 removes every product: the most frequent one is in 4"):
         filter_products(basket_matrix(standard(shop)), 99)
 
 
@@ -244,6 +245,7 @@ def complete_journey():
     return load_complete_journey()
 
 
+@pytest.mark.real_data
 def test_complete_journey_ships_offline(complete_journey):
     transactions, products = complete_journey
     assert len(transactions) == 1_469_307
@@ -251,6 +253,7 @@ def test_complete_journey_ships_offline(complete_journey):
     assert {"basket_id", "product_id", "quantity", "sales_value", "week"} <= set(transactions.columns)
 
 
+@pytest.mark.real_data
 def test_complete_journey_cleaning_matches_direct_masks(complete_journey):
     transactions, products = complete_journey
     clean, report = clean_transactions(transactions, products)
@@ -309,7 +312,8 @@ def test_stored_zeros_are_dropped_from_a_basket_matrix():
 @pytest.mark.parametrize(
     ("matrix", "basket_ids", "product_ids", "message"),
     [
-        (sp.csr_array(np.array([[2, 1], [1, 1]])), [0, 1], ["a", "b"], "only 0 and 1.*e.g. 2 at \\(basket 0, product 0\\)"),
+        (sp.csr_array(np.array([[2, 1], [1, 1]])), [0, 1], ["a", "b"],
+         "only 0 and 1.*e.g. 2 at \\(basket 0, product 0\\)"),
         (np.array([[1, 1], [1, 1]]), [0, 1], ["a", "b"], "2-D scipy sparse matrix, got ndarray"),
         (sp.csr_array(np.ones((2, 2))), [0, 1, 2], ["a", "b"], "basket_ids has 3 ids for a matrix of shape \\(2, 2\\)"),
         (sp.csr_array(np.ones((2, 2))), [0, 1], ["a", "a"], "product_ids repeats ids, e.g. \\['a'\\]"),

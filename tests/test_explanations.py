@@ -333,7 +333,7 @@ def test_random_fidelity_is_the_mean_over_seeded_draws(explained):
     assert list(table.columns) == ["fidelity+", "fidelity-"] and len(table) == len(explanations)
     pd.testing.assert_frame_equal(random_fidelity(explainer, explanations, pools, draws=4, seed=7), table)
     generator = torch.Generator().manual_seed(7)
-    for row, (explanation, pool) in enumerate(zip(explanations, pools)):
+    for row, (explanation, pool) in enumerate(zip(explanations, pools, strict=True)):
         draws = [fidelity(explainer, random_explanation(explanation, pool, generator)) for _ in range(4)]
         assert table.iloc[row].tolist() == pytest.approx([sum(d[k] for d in draws) / 4 for k in (0, 1)])
     assert ((0 <= table.to_numpy()) & (table.to_numpy() <= 1)).all()
@@ -521,7 +521,7 @@ def test_saved_weights_round_trip(tmp_path):
     loaded = load_link_encoder(tmp_path / saved_models.LINK_ENCODER, F)
     assert isinstance(loaded, LinkEncoder) and not loaded.training
     with torch.no_grad():
-        for ours, theirs in zip(loaded(x, edge_index, weight), encoder(x, edge_index, weight)):
+        for ours, theirs in zip(loaded(x, edge_index, weight), encoder(x, edge_index, weight), strict=True):
             assert torch.equal(ours, theirs)
         assert not torch.equal(LinkEncoder("gcn", F)(x, edge_index, weight)[0], encoder(x, edge_index, weight)[0])
     sequence = BasketSASRec(10)
@@ -533,6 +533,7 @@ def test_saved_weights_round_trip(tmp_path):
     assert all(torch.equal(state[name], value) for name, value in sequence.state_dict().items())
 
 
+@pytest.mark.real_data
 def test_the_committed_weights_fit_their_models():
     link = torch.load(WEIGHTS / saved_models.LINK_ENCODER, weights_only=True)
     in_channels = link["first.lin.weight"].shape[1]

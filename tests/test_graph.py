@@ -7,18 +7,14 @@ import pandas as pd
 import pytest
 import torch
 
-from prodassoc_lab.data import basket_matrix
 from prodassoc_lab.graph import product_graph
 from prodassoc_lab.rules import pair_statistics
 
 
 @pytest.fixture
-def shop():
+def hub_baskets_and_products(basket_matrix_from_lists):
     # a "hub" product 0 bought with everything; 1-2 and 3-4 are pairs of the same department
     baskets = [[0, 1, 2], [0, 1, 2], [0, 3, 4], [0, 3, 4], [0, 1], [0, 3], [1, 2], [3, 4], [0, 5]]
-    lines = pd.DataFrame(
-        [(b, p) for b, items in enumerate(baskets) for p in items], columns=["basket_id", "product_id"]
-    )
     products = pd.DataFrame(
         {
             "product_id": [0, 1, 2, 3, 4, 5],
@@ -26,11 +22,11 @@ def shop():
             "product_category": ["A", "B", "B", "C", "C", "D"],
         }
     )
-    return basket_matrix(lines), products
+    return basket_matrix_from_lists(baskets), products
 
 
-def test_edges_and_weights_come_from_pair_statistics(shop):
-    baskets, products = shop
+def test_edges_and_weights_come_from_pair_statistics(hub_baskets_and_products):
+    baskets, products = hub_baskets_and_products
     graph = product_graph(baskets, products, weight="lift", min_count=1)
     pairs = pair_statistics(baskets)
     assert graph.num_nodes == 6 and graph.num_edges == len(pairs)
@@ -41,16 +37,16 @@ def test_edges_and_weights_come_from_pair_statistics(shop):
     assert graph.nodes.department.isna().sum() == 1  # product 5 has no department
 
 
-def test_min_count_and_min_weight_sparsify(shop):
-    baskets, products = shop
+def test_min_count_and_min_weight_sparsify(hub_baskets_and_products):
+    baskets, products = hub_baskets_and_products
     counted = product_graph(baskets, products, weight="count", min_count=2)
     assert set(counted.edges["count"]) >= {2} and counted.edges["count"].min() >= 2
     positive = product_graph(baskets, products, weight="npmi", min_count=1, min_weight=0.0)
     assert (positive.edges.npmi >= 0).all() and positive.num_edges < counted.num_edges + 10
 
 
-def test_top_k_keeps_an_edge_if_either_end_ranks_it(shop):
-    baskets, products = shop
+def test_top_k_keeps_an_edge_if_either_end_ranks_it(hub_baskets_and_products):
+    baskets, products = hub_baskets_and_products
     full = product_graph(baskets, products, weight="count", min_count=1)
     top1 = product_graph(baskets, products, weight="count", min_count=1, top_k=1)
     adjacency = full.adjacency().toarray()
@@ -62,8 +58,8 @@ def test_top_k_keeps_an_edge_if_either_end_ranks_it(shop):
     assert (top1.degrees() >= 1).all()
 
 
-def test_to_pyg(shop):
-    baskets, products = shop
+def test_to_pyg(hub_baskets_and_products):
+    baskets, products = hub_baskets_and_products
     graph = product_graph(baskets, products, weight="npmi", min_count=1)
     data = graph.to_pyg("department")
     assert data.edge_index.shape == (2, 2 * graph.num_edges)
@@ -74,8 +70,8 @@ def test_to_pyg(shop):
     assert data.product_id.tolist() == [0, 1, 2, 3, 4, 5]
 
 
-def test_homophily_matches_a_direct_count(shop):
-    baskets, products = shop
+def test_homophily_matches_a_direct_count(hub_baskets_and_products):
+    baskets, products = hub_baskets_and_products
     graph = product_graph(baskets, products, weight="count", min_count=1)
     table = graph.homophily(("department", "product_category"))
     departments = graph.nodes.department.to_numpy()
@@ -87,28 +83,28 @@ def test_homophily_matches_a_direct_count(shop):
     assert 0 < table.loc["department", "chance"] < 1
 
 
-def test_unknown_weight(shop):
+def test_unknown_weight(hub_baskets_and_products):
     with pytest.raises(ValueError, match=r"unknown weight 'pmi'; choose one of \['count', 'lift', 'npmi'\]"):
-        product_graph(*shop, weight="pmi")
+        product_graph(*hub_baskets_and_products, weight="pmi")
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5])
-def test_bad_top_k(shop, bad):
+def test_bad_top_k(hub_baskets_and_products, bad):
     with pytest.raises(ValueError, match="top_k must be a positive integer"):
-        product_graph(*shop, top_k=bad)
+        product_graph(*hub_baskets_and_products, top_k=bad)
 
 
-def test_empty_graph_by_count(shop):
+def test_empty_graph_by_count(hub_baskets_and_products):
     with pytest.raises(ValueError, match="empty product graph: no product pair"):
-        product_graph(*shop, min_count=50)
+        product_graph(*hub_baskets_and_products, min_count=50)
 
 
-def test_empty_graph_by_weight(shop):
+def test_empty_graph_by_weight(hub_baskets_and_products):
     with pytest.raises(ValueError, match="empty product graph: no edge has lift >= 100"):
-        product_graph(*shop, weight="lift", min_count=1, min_weight=100)
+        product_graph(*hub_baskets_and_products, weight="lift", min_count=1, min_weight=100)
 
 
-def test_unknown_label(shop):
-    graph = product_graph(*shop, min_count=1)
+def test_unknown_label(hub_baskets_and_products):
+    graph = product_graph(*hub_baskets_and_products, min_count=1)
     with pytest.raises(KeyError, match="unknown label 'colour'"):
         graph.to_pyg("colour")

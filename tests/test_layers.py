@@ -29,6 +29,7 @@ def copy_into_graphconv(seed: SeedGraphConv, reference: GraphConv) -> None:
         reference.lin_rel.bias.copy_(seed.lin_neigh.bias)
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("weighted", [False, True])
 def test_seed_graph_conv_equals_pyg_graph_conv(real_subgraph, weighted):
     """Float32, on a real product subgraph, to 1e-6."""
@@ -44,6 +45,7 @@ def test_seed_graph_conv_equals_pyg_graph_conv(real_subgraph, weighted):
     torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
 
 
+@pytest.mark.real_data
 def test_seed_graph_conv_matches_its_formula_densely(real_subgraph):
     torch.manual_seed(1)
     data = real_subgraph
@@ -55,6 +57,7 @@ def test_seed_graph_conv_matches_its_formula_densely(real_subgraph):
     torch.testing.assert_close(seed(x, data.edge_index, data.edge_weight.double()), expected)
 
 
+@pytest.mark.real_data
 def test_sparse_adjacency_equals_edge_messages(real_subgraph):
     """One sparse product A @ X (chapter 7's fast path) gives the per-edge messages' result."""
     torch.manual_seed(2)

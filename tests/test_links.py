@@ -54,7 +54,8 @@ def shop() -> tuple[pd.DataFrame, pd.DataFrame]:
         for product in items:
             rows.append({"household_id": basket % 50, "basket_id": basket, "product_id": product, "quantity": 1,
                          "sales_value": 1.0 + product / 10, "retail_disc": 0.0, "coupon_disc": 0.0,
-                         "transaction_timestamp": pd.Timestamp("2017-01-02") + pd.Timedelta(days=7 * (week - 1) + basket % 7),
+                         "transaction_timestamp": pd.Timestamp("2017-01-02")
+                         + pd.Timedelta(days=7 * (week - 1) + basket % 7),
                          "week": week})
     products = pd.DataFrame([(pid, *entry) for pid, entry in CATALOGUE.items()],
                             columns=["product_id", "department", "product_category", "product_type", "brand",
@@ -72,7 +73,8 @@ def test_the_split_sees_only_the_past_and_finds_the_new_pair_and_the_new_product
     known = list(split.known_ids)
     assert 9 not in known and list(split.new_products) == [9]
     ids = split.earlier_graph.nodes.product_id.to_numpy()
-    earlier_pairs = {tuple(sorted((ids[s], ids[t]))) for s, t in split.earlier_graph.edges[["source", "target"]].to_numpy()}
+    earlier_edges = split.earlier_graph.edges[["source", "target"]].to_numpy()
+    earlier_pairs = {tuple(sorted((ids[s], ids[t]))) for s, t in earlier_edges}
     assert (1, 2) in earlier_pairs and (1, 3) not in earlier_pairs  # 1 and 3 meet only after the cut-off
     new = {(known[s], known[t]) for s, t in split.new_pairs[["source", "target"]].to_numpy()}
     assert new == {(1, 3)}
@@ -209,7 +211,8 @@ def test_sampled_auc_is_one_for_a_perfect_ranking_and_repeatable():
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda: LinkTask("t", np.array([0]), sp.csr_array(np.zeros((1, 3)))), "every query needs at least one true partner"),
+    (lambda: LinkTask("t", np.array([0]), sp.csr_array(np.zeros((1, 3)))),
+     "every query needs at least one true partner"),
     (lambda: LinkTask("t", np.array([0, 1]), sp.csr_array(np.ones((1, 3)))), "one row per query"),
     (lambda: LinkTask("t", np.array([0]), sp.csr_array(np.ones((1, 3))), sp.csr_array(np.ones((1, 3), dtype=bool))),
      "a true partner is excluded"),

@@ -272,7 +272,7 @@ def test_lightgcn_propagation_and_recommend(task):
     products = torch.arange(task.n_products) + task.n_households
     theirs = run.model.recommend(edges, src_index=torch.arange(task.n_households), dst_index=products, k=5)
     ours = recommend(scores, 5) + task.n_households
-    assert all(set(a.tolist()) == set(b.tolist()) for a, b in zip(ours, theirs))
+    assert all(set(a.tolist()) == set(b.tolist()) for a, b in zip(ours, theirs, strict=True))
 
 
 def test_hybrid_lists(task):

@@ -115,11 +115,13 @@ def test_icon_rules_kept_only_for_used_icons(tmp_path):
 
 def test_browser_check_weighs_every_finished_response():
     page = Page(connection=None)
-    for request, url, size in [("1", "http://127.0.0.1/book/a.html", 300_000), ("2", "http://127.0.0.1/_static/b.css", 1_200_000),
+    for request, url, size in [("1", "http://127.0.0.1/book/a.html", 300_000),
+                               ("2", "http://127.0.0.1/_static/b.css", 1_200_000),
                                ("3", "http://127.0.0.1/_static/c.woff", 0)]:
         page.observe({"method": "Network.requestWillBeSent", "params": {"requestId": request, "request": {"url": url}}})
         if size:
-            page.observe({"method": "Network.loadingFinished", "params": {"requestId": request, "encodedDataLength": size}})
+            page.observe({"method": "Network.loadingFinished",
+                          "params": {"requestId": request, "encodedDataLength": size}})
     assert page.bytes == 1_500_000 and page.open == {"3"} and page.outside == []
     assert page.largest(1) == ["b.css 1.20 MB"]
     page.observe({"method": "Network.loadingFailed", "params": {"requestId": "3"}})

@@ -47,6 +47,7 @@ def year_baskets():
     return bench.year_baskets()
 
 
+@pytest.mark.real_data
 def test_results_file_matches_package_now(results, year_baskets):
     assert list(results.columns) == bench.RESULT_COLUMNS
     assert f"min_baskets {bench.MIN_COUNT}" in set(results.selection), "the full data must be measured"
@@ -80,6 +81,7 @@ def spark():
     session.stop()
 
 
+@pytest.mark.real_data
 def test_spark_pair_counts_equal_package_and_results_file(spark, results, year_baskets, tmp_path):
     subset = bench.select(year_baskets, SPARK_SELECTION)
     run = bench.spark_pairs(spark, subset, tmp_path)

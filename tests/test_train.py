@@ -20,22 +20,9 @@ from prodassoc_lab.nodes.models import NodeClassifier, _dropout
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
 
 
-def two_communities(n_per_class: int = 60, seed: int = 0) -> Data:
-    """Three dense communities, one class each; features are noise, so only the graph helps."""
-    generator = torch.Generator().manual_seed(seed)
-    n = 3 * n_per_class
-    y = torch.arange(n) // n_per_class
-    same = y[:, None] == y[None, :]
-    probability = torch.where(same, torch.tensor(0.15), torch.tensor(0.005))
-    upper = torch.triu(torch.rand(n, n, generator=generator) < probability, diagonal=1)
-    edges = upper.nonzero().T
-    edge_index = torch.cat([edges, edges.flip(0)], dim=1)
-    x = torch.randn(n, 8, generator=generator)
-    return sparse_adjacency(Data(x=x, y=y, edge_index=edge_index, num_nodes=n))
-
-
 def test_masks_are_disjoint_stratified_and_cover_the_labelled_nodes():
-    y = torch.cat([torch.full((50,), 0), torch.full((30,), 1), torch.full((MIN_PER_CLASS - 1,), 2), torch.tensor([-1] * 3)])
+    y = torch.cat([torch.full((50,), 0), torch.full((30,), 1), torch.full((MIN_PER_CLASS - 1,), 2),
+                   torch.tensor([-1] * 3)])
     train, val, test = stratified_masks(y, seed=0)
     assert not (train & val).any() and not (train & test).any() and not (val & test).any()
     assert ((train | val | test) == (y >= 0)).all()
@@ -44,8 +31,8 @@ def test_masks_are_disjoint_stratified_and_cover_the_labelled_nodes():
     assert stratified_masks(y, seed=0)[2].equal(test) and not stratified_masks(y, seed=1)[2].equal(test)
 
 
-def test_graph_models_beat_the_mlp_when_only_the_graph_is_informative(tmp_path):
-    data = two_communities()
+def test_graph_models_beat_the_mlp_when_only_the_graph_is_informative(tmp_path, planted_communities):
+    data = planted_communities(60, 0.15, 0.005, 8, seed=0)
     masks = stratified_masks(data.y, seed=0)
     checkpoint = tmp_path / "best.pt"
     gcn = train_node_classifier(data, masks, "gcn", seed=0, hidden=16, epochs=100, patience=100, checkpoint=checkpoint)
@@ -61,8 +48,8 @@ def test_graph_models_beat_the_mlp_when_only_the_graph_is_informative(tmp_path):
     assert smoothed.probabilities.shape == mlp.probabilities.shape
 
 
-def test_comparison_table_has_every_method_and_seed():
-    data = two_communities(n_per_class=20)
+def test_comparison_table_has_every_method_and_seed(planted_communities):
+    data = planted_communities(20, 0.15, 0.005, 8, seed=0)
     table, runs = compare_models(data, ("mlp", "seed"), seeds=(0, 1), hidden=8, epochs=5, patience=5)
     methods = ["majority", "label propagation", "mlp", "seed", "mlp + C&S", "seed + C&S"]
     assert list(dict.fromkeys(table.method)) == methods and len(table) == len(runs) == 12
@@ -70,8 +57,8 @@ def test_comparison_table_has_every_method_and_seed():
     assert (table[table.method == "seed"]["epochs run"] == 5).all()
 
 
-def test_training_needs_the_sparse_adjacency():
-    data = two_communities(n_per_class=10)
+def test_training_needs_the_sparse_adjacency(planted_communities):
+    data = planted_communities(10, 0.15, 0.005, 8, seed=0)
     del data.adj_t
     with pytest.raises(ValueError, match="data has no adj_t; add it with prodassoc_lab.pyg_data.sparse_adjacency"):
         train_node_classifier(data, stratified_masks(data.y, seed=0), "gcn", seed=0)
@@ -168,9 +155,9 @@ def test_features_hold_no_label_text():
         product_features(lines.drop(columns="retail_disc"), products, pd.Index([1, 2]))
 
 
-def test_label_propagation_follows_its_formula_with_edge_weights():
+def test_label_propagation_follows_its_formula_with_edge_weights(planted_communities):
     """Y ← clip(α D^-1/2 A D^-1/2 Y + (1 − α) Y0), computed densely in float64, on a weighted graph."""
-    data = two_communities(n_per_class=15, seed=1)
+    data = planted_communities(15, 0.15, 0.005, 8, seed=1)
     generator = torch.Generator().manual_seed(3)
     upper = data.edge_index[0] < data.edge_index[1]
     weight = torch.rand(int(upper.sum()), generator=generator) + 0.1
