@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR
 
 from prodassoc_lab.data import BasketMatrix
+from prodassoc_lab.ranking import mean_metrics, top_k
 from prodassoc_lab.validation import positive_int, seed_value
 
 
@@ -66,14 +67,14 @@ def completion_task(
 
 
 def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int = 10) -> dict[str, float]:
-    """Hit@k and MRR of the hidden products, with PyG's link-prediction metrics (chapter 6).
+    """Hit@k and MRR of the hidden products (chapter 6), by :mod:`prodassoc_lab.ranking`.
 
     ``scores`` is (test queries × products); products already in the context are
     excluded from the ranking. MRR is computed over the full ranking (no cut-off).
     """
     k = positive_int(k, "k")
     try:
-        scores = torch.as_tensor(np.asarray(scores, dtype=np.float64)).clone()
+        scores = torch.as_tensor(np.asarray(scores, dtype=np.float64))
     except (TypeError, ValueError):
         raise TypeError("scores must be numbers: an array (test queries × products)") from None
     expected = (len(task.hidden), task.n_products)
@@ -92,11 +93,10 @@ def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int
         # argsort puts NaN first: a NaN score would count as the top-ranked product
         raise ValueError(f"scores has {int(torch.isnan(scores).sum())} NaN value(s), the first at query {query}, "
                          f"product {product}; a NaN cannot be ranked")
-    for n, items in enumerate(task.context):
-        scores[n, torch.as_tensor(items, dtype=torch.long)] = float("-inf")
-    ranking = scores.argsort(dim=1, descending=True, stable=True)
-    truth = torch.stack([torch.arange(len(task.hidden)), torch.as_tensor(task.hidden)])
-    hit, mrr = LinkPredHitRatio(k), LinkPredMRR(task.n_products)
-    hit.update(ranking[:, :k], truth)
-    mrr.update(ranking, truth)
-    return {f"Hit@{k}": float(hit.compute()), "MRR": float(mrr.compute())}
+    rows = np.repeat(np.arange(len(task.context)), [len(items) for items in task.context])
+    items = np.concatenate([np.asarray(items, dtype=np.int64) for items in task.context])
+    context = sp.csr_array((np.ones(len(items), dtype=bool), (rows, items)), shape=expected)
+    ranking = top_k(scores, task.n_products, exclude=context)  # the full ranking: MRR has no cut-off
+    truth = sp.csr_array((np.ones(len(hidden), dtype=bool), (np.arange(len(hidden)), hidden)), shape=expected)
+    hit, mrr = mean_metrics(ranking, truth, k)["hit"], mean_metrics(ranking, truth)["mrr"]
+    return {f"Hit@{k}": hit, "MRR": mrr}

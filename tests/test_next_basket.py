@@ -119,7 +119,7 @@ def test_recommend_is_a_stable_sort_that_leaves_minus_infinity_out():
         assert (recommend(values, k) == expected).all()
     with pytest.raises(ValueError, match="NaN"):
         recommend(np.array([[np.nan, 1.0]]), 1)
-    with pytest.raises(ValueError, match="more than the 2 products"):
+    with pytest.raises(ValueError, match="more than the 2 items"):
         recommend(np.zeros((1, 2)), 3)
 
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from prodassoc_lab.links.features import CatalogueFeatures
+from prodassoc_lab.ranking import top_k
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import positive_float, positive_int
 
@@ -157,7 +158,7 @@ class PartnerPredictor:
         return self.encoder(torch.from_numpy(self.catalogue.transform(attributes)))
 
     def _ranked(self, index: pd.Index, values: np.ndarray, k: int, column: str) -> pd.DataFrame:
-        order = np.argsort(-values, axis=1, kind="stable")[:, :k]
+        order = top_k(values, min(k, values.shape[1]))
         rows = np.repeat(np.arange(len(index)), order.shape[1])
         picked = self.known.iloc[order.ravel()]
         return pd.DataFrame({

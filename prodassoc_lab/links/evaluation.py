@@ -1,4 +1,4 @@
-"""Judging predicted partners: full rankings, PyG's retrieval metrics, and ROC-AUC against sampled negatives (chapter 8).
+"""Judging predicted partners: full rankings, retrieval metrics, and ROC-AUC against sampled negatives (chapter 8).
 
 Every method of chapter 8 returns one score per (query, candidate) pair. The
 ranking metrics look at the top ``k`` of *all* allowed candidates, which is what
@@ -14,9 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.metrics import roc_auc_score
-from torch_geometric.metrics import LinkPredMetricCollection, LinkPredMRR, LinkPredNDCG, LinkPredRecall
 
-from prodassoc_lab.validation import positive_int, seed_value
+from prodassoc_lab.ranking import mean_metrics, top_k
+from prodassoc_lab.validation import seed_value
 
 
 @dataclass(frozen=True)
@@ -85,26 +85,24 @@ def pair_task(name: str, source: np.ndarray, target: np.ndarray, excluded: sp.sp
 
 
 def top_candidates(scores: np.ndarray | torch.Tensor, task: LinkTask, k: int) -> np.ndarray:
-    """The ``k`` best allowed candidates of each query, best first; ties go to the lower candidate position."""
-    k = positive_int(k, "k")
-    values = task.allowed_scores(scores)
-    # a stable sort keeps tied candidates in position order, so the result never depends on the CPU
-    return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    """The ``k`` best allowed candidates of each query, best first (:func:`prodassoc_lab.ranking.top_k`).
+
+    Ties go to the lower candidate position; a slot that only excluded or
+    ``-inf``-scored candidates could fill holds ``-1``.
+    """
+    return top_k(task.allowed_scores(scores), k)
 
 
 def link_metrics(scores: np.ndarray | torch.Tensor, task: LinkTask, k: int = 20) -> dict[str, float]:
-    """Recall@k, NDCG@k and MRR@k over all queries, from ``torch_geometric.metrics``.
+    """Recall@k, NDCG@k and MRR@k averaged over the queries, from :func:`prodassoc_lab.ranking.mean_metrics`.
 
     Recall@k is the share of a query's true partners in its top ``k``, averaged
     over queries; NDCG@k discounts a hit at rank ``r`` by ``log2(r + 1)``; MRR@k
     is the mean of 1 / (rank of the first hit), 0 when no hit is in the top ``k``.
+    The definitions are ``torch_geometric.metrics``' (checked against it in the tests).
     """
-    top = torch.from_numpy(top_candidates(scores, task, k))
-    truth = sp.coo_array(task.truth)
-    metrics = LinkPredMetricCollection([LinkPredRecall(k), LinkPredNDCG(k), LinkPredMRR(k)])
-    metrics.update(top, torch.from_numpy(np.vstack([truth.row, truth.col])).long())
-    names = {f"LinkPredRecall@{k}": f"Recall@{k}", f"LinkPredNDCG@{k}": f"NDCG@{k}", f"LinkPredMRR@{k}": f"MRR@{k}"}
-    return {names[key]: float(value) for key, value in metrics.compute().items()}
+    metrics = mean_metrics(top_candidates(scores, task, k), task.truth)
+    return {f"Recall@{k}": metrics["recall"], f"NDCG@{k}": metrics["ndcg"], f"MRR@{k}": metrics["mrr"]}
 
 
 def sampled_roc_auc(scores: np.ndarray | torch.Tensor, task: LinkTask, seed: int = 0) -> float:

@@ -37,6 +37,7 @@ from prodassoc_lab.links.models import (
     train_link_encoder,
 )
 from prodassoc_lab.links.task import TimeSplit, time_split
+from prodassoc_lab.ranking import top_k
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.rules import lift
 from prodassoc_lab.validation import bounded_int, positive_float, positive_int
@@ -115,7 +116,7 @@ def cold_start_baselines(experiment: LinkExperiment) -> dict[str, np.ndarray]:
     popularity = experiment.popularity
     similarity = (experiment.catalogue.tfidf(cold) @ experiment.catalogue.tfidf(known).T).toarray()
     same_category = cold.product_category.to_numpy()[:, None] == known.product_category.to_numpy()[None, :]
-    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :SIMILAR]
+    nearest = top_k(similarity, min(SIMILAR, similarity.shape[1]))
     weights = np.zeros_like(similarity)
     np.put_along_axis(weights, nearest, np.take_along_axis(similarity, nearest, axis=1), axis=1)
     partners = sp.csr_array(experiment.split.earlier_graph.adjacency() != 0, dtype=np.float64)
