@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def hybrid_lists(repeat_top: np.ndarray, explore_top: np.ndarray, explore_slots:
         raise ValueError(f"both lists need one row per household and at least k={k} columns, got "
                          f"{repeat_top.shape} and {explore_top.shape}")
     lists = np.full((repeat_top.shape[0], k), -1, dtype=np.int64)
-    for h, (repeat, explore) in enumerate(zip(repeat_top, explore_top)):
+    for h, (repeat, explore) in enumerate(zip(repeat_top, explore_top, strict=True)):
         repeat = repeat[repeat >= 0][: k - explore_slots]
         if np.isin(repeat, explore).any():
             raise ValueError(f"household row {h}: a product is both a repeat and an explore pick")
@@ -70,14 +71,34 @@ def hybrid_lists(repeat_top: np.ndarray, explore_top: np.ndarray, explore_slots:
     return lists
 
 
-def evaluate_lists(lists: dict[str, np.ndarray], task: NextBasketTask, stage: str) -> pd.DataFrame:
-    """Mean Recall, NDCG and hit at every ``k`` in :data:`KS`, overall, on repeat and on explore items."""
+class ListKey(NamedTuple):
+    """Which lists a row of chapter 9's tables judges.
+
+    ``method`` names them; a method tuned for one list length (the hybrid, whose
+    number of explore slots is chosen per ``k`` on the validation baskets) also
+    carries that ``k`` and its ``explore_slots``, and is judged at that ``k`` only.
+    """
+
+    method: str
+    k: int | None = None
+    explore_slots: int | None = None
+
+
+def evaluate_lists(lists: dict[str | ListKey, np.ndarray], task: NextBasketTask, stage: str) -> pd.DataFrame:
+    """Mean Recall, NDCG and hit at every ``k`` in :data:`KS`, overall, on repeat and on explore items.
+
+    A key may be a method's name or a :class:`ListKey`; a key with a ``k`` is
+    judged at that length only, and its ``explore_slots`` fill that column
+    (empty for the other methods).
+    """
     targets, seen = task.targets(stage), task.history_counts(stage)
     rows = []
-    for (name, top), k in itertools.product(lists.items(), KS):
-        means = basket_metrics(top, targets, seen, k).mean(skipna=True)
-        rows.append({"method": name, "k": k, **means.to_dict()})
-    return pd.DataFrame(rows)
+    for key, top in lists.items():
+        key = key if isinstance(key, ListKey) else ListKey(key)
+        for k in KS if key.k is None else (key.k,):
+            means = basket_metrics(top, targets, seen, k).mean(skipna=True)
+            rows.append({"method": key.method, "k": k, **means.to_dict(), "explore_slots": key.explore_slots})
+    return pd.DataFrame(rows).astype({"explore_slots": float})
 
 
 def choose_explore_slots(repeat_top: np.ndarray, explore_top: np.ndarray, task: NextBasketTask, k: int) -> int:
@@ -98,7 +119,7 @@ def tune_tifu_knn(task: NextBasketTask, grid: dict[str, tuple] = TIFU_GRID, k: i
     """Validation Recall@``k`` of TIFU-KNN for every combination in ``grid``, best first."""
     rows = []
     for values in itertools.product(*grid.values()):
-        setting = dict(zip(grid, values))
+        setting = dict(zip(grid, values, strict=True))
         top = recommend(tifu_knn(task, "validation", **setting), k)
         rows.append({**setting, f"recall@{k}": mean_recall(top, task, "validation")})
     return pd.DataFrame(rows).sort_values(f"recall@{k}", ascending=False, kind="stable").reset_index(drop=True)
@@ -123,13 +144,13 @@ def baseline_lists(task: NextBasketTask, stage: str) -> dict[str, np.ndarray]:
 
 
 def model_lists(task: NextBasketTask, sequence: BasketSASRec, graph: LightGCN,
-                stage: str = "test") -> dict[str, np.ndarray]:
+                stage: str = "test") -> dict[str | ListKey, np.ndarray]:
     """Lists of the two trained models (full and new only), and of the hybrid, for ``stage``.
 
     The hybrid takes repeat slots from P-TopFreq and explore slots from the
     self-attention model's new-products-only list; its number of explore slots
-    is chosen per ``k`` on the validation baskets and kept in its name
-    (``hybrid@k:slots``).
+    is chosen per ``k`` on the validation baskets and kept in its key
+    (``ListKey("hybrid", k, slots)``).
     """
     lists = _with_new_only({"SASRec (baskets)": sequence_scores(sequence, task, stage),
                             "LightGCN": lightgcn_scores(graph, task, stage)}, task, stage)
@@ -141,7 +162,7 @@ def model_lists(task: NextBasketTask, sequence: BasketSASRec, graph: LightGCN,
         slots = choose_explore_slots(validation_repeat, validation_explore, task, k)
         hybrid = np.full((task.n_households, max(KS)), -1, dtype=np.int64)  # one width for evaluate_lists
         hybrid[:, :k] = hybrid_lists(repeat, lists["SASRec (baskets)" + NEW_ONLY], slots, k)
-        lists[f"hybrid@{k}:{slots}"] = hybrid
+        lists[ListKey("hybrid", k, slots)] = hybrid
     return lists
 
 
@@ -154,10 +175,4 @@ def next_basket_comparison(task: NextBasketTask, seeds: tuple[int, ...], stage: 
         lists = model_lists(task, train_basket_sasrec(task, seed).model, train_lightgcn(task, seed).model, stage)
         tables.append(evaluate_lists(lists, task, stage).assign(seed=seed))
     table = pd.concat(tables, ignore_index=True)
-    # a hybrid tuned for one list length is reported at that length only, with its explore slots
-    tuned = table["method"].str.extract(r"hybrid@(\d+):(\d+)").astype(float)
-    keep = tuned[0].isna() | (tuned[0] == table["k"])
-    table, tuned = table[keep].copy(), tuned[keep]
-    table["explore_slots"] = tuned[1]
-    table.loc[tuned[0].notna(), "method"] = "hybrid"
-    return table.reset_index(drop=True)
+    return table[[c for c in table.columns if c != "explore_slots"] + ["explore_slots"]]
