@@ -37,7 +37,7 @@ from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.nodes.baselines import label_propagation
 from prodassoc_lab.nodes.evaluation import accuracy, as_masks, stratified_masks, summarize
-from prodassoc_lab.nodes.experiment import compare_models, train_node_classifier
+from prodassoc_lab.nodes.experiment import NodeTraining, compare_models, train_node_classifier
 from prodassoc_lab.nodes.models import NodeClassifier
 from prodassoc_lab.pyg_data import sparse_adjacency
 from prodassoc_lab.reproducibility import book_threads, check_close, set_seed
@@ -120,13 +120,14 @@ def test_homophily_works_with_string_ids():
 def test_bad_training_arguments_are_refused_by_name(argument, message):
     data = communities()
     with pytest.raises(ValueError, match=message):
-        train_node_classifier(data, stratified_masks(data.y, 0), "mlp", seed=0, **argument)
+        train_node_classifier(data, stratified_masks(data.y, 0), "mlp", seed=0, settings=NodeTraining(**argument))
 
 
 def test_diverging_training_is_an_error_not_a_result():
     data = communities()
     with pytest.raises(FloatingPointError, match="training loss is (nan|inf) at epoch"):
-        train_node_classifier(data, stratified_masks(data.y, 0), "gcn", seed=0, lr=1e20, epochs=50)
+        train_node_classifier(data, stratified_masks(data.y, 0), "gcn", seed=0,
+                              settings=NodeTraining(lr=1e20, epochs=50))
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
@@ -425,7 +426,7 @@ def _task(hidden, context, n_products=3):
         (lambda: NodeClassifier("gcn", 3, 8, 2, dropout="0.5"), ValueError, r"dropout must be in \[0, 1\)"),
         (lambda: compare_models(_small_data()[0], "mlp", (0,)), ValueError, "models must be a non-empty tuple"),
         (lambda: compare_models(_small_data()[0], ("mlp",), ()), ValueError, "seeds must be a non-empty tuple"),
-        (lambda: train_node_classifier(*_small_data(), "mlp", seed=0, device="tpu"), ValueError,
+        (lambda: train_node_classifier(*_small_data(), "mlp", seed=0, settings=NodeTraining(device="tpu")), ValueError,
          "device must be 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
         (lambda: save_checkpoint({}, 5), TypeError, "path must be a file path, got int"),
         (lambda: save_checkpoint({}, "/no/such/folder/x.pt"), ValueError, "folder /no/such/folder does not exist"),

@@ -15,7 +15,7 @@ from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.nodes.baselines import correct_and_smooth, label_propagation, majority_baseline
 from prodassoc_lab.nodes.cli import MODEL_CHOICES, main
 from prodassoc_lab.nodes.evaluation import MIN_PER_CLASS, stratified_masks, summarize
-from prodassoc_lab.nodes.experiment import compare_models, train_node_classifier
+from prodassoc_lab.nodes.experiment import NodeTraining, compare_models, train_node_classifier
 from prodassoc_lab.nodes.models import NodeClassifier, _dropout
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
 
@@ -35,8 +35,9 @@ def test_graph_models_beat_the_mlp_when_only_the_graph_is_informative(tmp_path, 
     data = planted_communities(60, 0.15, 0.005, 8, seed=0)
     masks = stratified_masks(data.y, seed=0)
     checkpoint = tmp_path / "best.pt"
-    gcn = train_node_classifier(data, masks, "gcn", seed=0, hidden=16, epochs=100, patience=100, checkpoint=checkpoint)
-    mlp = train_node_classifier(data, masks, "mlp", seed=0, hidden=16, epochs=100, patience=100)
+    settings = NodeTraining(hidden=16, epochs=100, patience=100)
+    gcn = train_node_classifier(data, masks, "gcn", seed=0, settings=settings, checkpoint=checkpoint)
+    mlp = train_node_classifier(data, masks, "mlp", seed=0, settings=settings)
     assert mlp.accuracy < 0.5 and gcn.accuracy > mlp.accuracy + 0.25
     state = torch.load(checkpoint, weights_only=True)
     assert set(state) >= {"first.lin.weight", "second.lin.weight"}

@@ -13,7 +13,6 @@ from its attributes alone — with the embeddings frozen.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +24,7 @@ from torch import Tensor
 from prodassoc_lab.links.features import CatalogueFeatures
 from prodassoc_lab.ranking import top_k
 from prodassoc_lab.reproducibility import set_seed
+from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
 from prodassoc_lab.validation import positive_float, positive_int
 
 
@@ -94,21 +94,17 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
         logits = torch.cat([positive, negative])
         return F.binary_cross_entropy_with_logits(logits, torch.cat([torch.ones_like(positive), torch.zeros_like(negative)]))
 
-    best_loss, best_state = float("inf"), None
-    for _ in range(epochs):
-        encoder.train()
+    def train_step() -> float:
         optimizer.zero_grad()
         negatives = torch.randint(0, n, (splits["train"].size(1),))
-        loss_of(splits["train"], negatives).backward()
+        loss = loss_of(splits["train"], negatives)
+        loss.backward()
         optimizer.step()
-        encoder.eval()
-        with torch.no_grad():
-            val_loss = loss_of(splits["val"], negatives_val).item()
-        if val_loss < best_loss:
-            best_loss, best_state = val_loss, copy.deepcopy(encoder.state_dict())
-    encoder.load_state_dict(best_state)
-    encoder.eval()
-    return encoder, best_loss
+        return loss.item()
+
+    run = train_with_early_stopping(encoder, train_step, lambda: loss_of(splits["val"], negatives_val).item(),
+                                    EarlyStopping(epochs, higher_is_better=False), name="attribute encoder", lr=lr)
+    return encoder, run.best_score
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ that appear after the cut-off, which it never saw.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.pyg_data import require_adjacency, sparse_adjacency
 from prodassoc_lab.reproducibility import set_seed
+from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
 from prodassoc_lab.validation import bounded_int, non_negative_float, positive_float, positive_int
 
 # Not chapter 7's cached GCN: here one model sees two graphs (training edges, then all edges).
@@ -142,14 +142,14 @@ def fit_encoder(model: LinkEncoder, x: Tensor, adjacency: Tensor, positives: Ten
     ``positives`` (shape ``(2, P)``) against ``negatives × P`` random pairs from
     ``negative_sampling`` (never a pair of ``not_negative``), one Adam step on
     the binary cross-entropy. Every ``eval_every`` epochs (and at the last)
-    ``validate(embeddings, bias)`` scores the model; the best state is loaded
-    back into ``model``, which is left in evaluation mode.
+    ``validate(embeddings, bias)`` scores the model; the best state (strictly
+    better score; no patience) is loaded back into ``model``, which is left in
+    evaluation mode (:func:`prodassoc_lab.training.train_with_early_stopping`).
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives * positives.size(1))])
-    best_score, best_epoch, best_state, losses = -float("inf"), 0, None, []
-    for epoch in range(1, epochs + 1):
-        model.train()
+
+    def train_step() -> float:
         optimizer.zero_grad()
         embeddings, bias = model(x, adjacency)
         sampled = negative_sampling(not_negative, num_nodes=x.size(0), num_neg_samples=negatives * positives.size(1))
@@ -157,16 +157,11 @@ def fit_encoder(model: LinkEncoder, x: Tensor, adjacency: Tensor, positives: Ten
                                                   labels)
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
-        if epoch % eval_every == 0 or epoch == epochs:
-            model.eval()
-            with torch.no_grad():
-                score = validate(*model(x, adjacency))
-            if score > best_score:
-                best_score, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    model.eval()
-    return float(best_score), best_epoch, losses
+        return loss.item()
+
+    run = train_with_early_stopping(model, train_step, lambda: validate(*model(x, adjacency)),
+                                    EarlyStopping(epochs, eval_every=eval_every), name=f"{model.kind} encoder", lr=lr)
+    return run.best_score, run.best_epoch, run.losses
 
 
 def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidden: int = 64, lr: float = 0.02,

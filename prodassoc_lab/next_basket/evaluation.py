@@ -11,7 +11,6 @@ that bought fewer than ``k`` products).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ import torch
 
 from prodassoc_lab.next_basket.task import NextBasketTask
 from prodassoc_lab.ranking import query_metrics, top_k
+from prodassoc_lab.training import EarlyStopping, TrainingRun, train_with_early_stopping
 from prodassoc_lab.validation import positive_int
 
 
@@ -91,28 +91,32 @@ def mean_recall(top: np.ndarray, task: NextBasketTask, stage: str, k: int | None
 
 @dataclass
 class NextBasketRun:
-    """A trained chapter-9 model, kept at its best validation epoch, and its validation curve."""
+    """A trained chapter-9 model, kept at its best validation epoch, and its training record."""
 
     model: torch.nn.Module
-    validation_recall: list[float]
-    best_epoch: int
+    training: TrainingRun
+
+    @property
+    def validation_recall(self) -> list[float]:
+        """The validation Recall@k of every epoch."""
+        return self.training.scores
+
+    @property
+    def best_epoch(self) -> int:
+        return self.training.best_epoch
 
 
-def train_on_validation(model: torch.nn.Module, epochs: int, train_epoch: Callable[[], None],
-                        validation_scores: Callable[[], np.ndarray], task: NextBasketTask, k: int) -> NextBasketRun:
+def train_on_validation(model: torch.nn.Module, epochs: int, train_epoch: Callable[[], float],
+                        validation_scores: Callable[[], np.ndarray], task: NextBasketTask, k: int,
+                        lr: float | None = None) -> NextBasketRun:
     """Run ``train_epoch`` ``epochs`` times, score the validation baskets after each, keep the best epoch's state.
 
-    ``validation_scores()`` returns households × products scores for the
-    validation targets; the epoch with the highest Recall@``k`` (the first on
-    ties) is restored into ``model``.
+    ``train_epoch()`` returns the epoch's training loss; ``validation_scores()``
+    returns households × products scores for the validation targets; the epoch
+    with the highest Recall@``k`` (the first on ties) is restored into ``model``
+    (:func:`prodassoc_lab.training.train_with_early_stopping`).
     """
-    curve, best_state = [], None
-    for _ in range(positive_int(epochs, "epochs")):
-        model.train()
-        train_epoch()
-        curve.append(mean_recall(recommend(validation_scores(), k), task, "validation"))
-        if curve[-1] > max(curve[:-1], default=-np.inf):  # strictly better: on ties the first epoch stays
-            best_state = copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    model.eval()
-    return NextBasketRun(model, curve, int(np.argmax(curve)) + 1)
+    training = train_with_early_stopping(
+        model, train_epoch, lambda: mean_recall(recommend(validation_scores(), k), task, "validation"),
+        EarlyStopping(positive_int(epochs, "epochs")), name=type(model).__name__, lr=lr)
+    return NextBasketRun(model, training)

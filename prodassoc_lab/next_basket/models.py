@@ -178,10 +178,11 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     first, validation = task.offsets[:-1], task.target_rows("validation")
 
-    def train_epoch() -> None:
+    def train_epoch() -> float:
         # an input window ends at a random basket e (exclusive) and is followed by basket e
         ends = rng.integers(first + 1, validation)  # high exclusive: the last input ends before the last history basket
         order = rng.permutation(task.n_households)
+        losses = []
         for batch in np.array_split(order, max(1, len(order) // batch_size)):
             baskets, padding = basket_windows(task.baskets, first[batch], ends[batch], window)
             wanted = _next_baskets(task.baskets, first[batch], ends[batch], window, loss_slots)
@@ -192,8 +193,11 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
             optimizer.zero_grad()
             loss.mean().backward()
             optimizer.step()
+            losses.append(loss.mean().item())
+        return float(np.mean(losses))  # the mean of the batches' losses
 
-    return train_on_validation(model, epochs, train_epoch, lambda: sequence_scores(model, task, "validation"), task, k)
+    return train_on_validation(model, epochs, train_epoch, lambda: sequence_scores(model, task, "validation"), task, k,
+                               lr=lr)
 
 
 def household_product_edges(task: NextBasketTask, stage: str) -> Tensor:
@@ -238,7 +242,8 @@ def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int =
     positives = edges[:, edges[0] < n_households]
     adjacency = household_product_adjacency(task, "validation")
 
-    def train_epoch() -> None:
+    def train_epoch() -> float:
+        losses = []
         for batch in torch.randperm(positives.size(1)).split(batch_size):
             pos = positives[:, batch]
             neg = torch.stack([pos[0], torch.randint(n_households, n_households + task.n_products, (len(batch),))])
@@ -248,5 +253,8 @@ def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int =
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            losses.append(loss.item())
+        return float(np.mean(losses))  # the mean of the batches' losses
 
-    return train_on_validation(model, epochs, train_epoch, lambda: lightgcn_scores(model, task, "validation"), task, k)
+    return train_on_validation(model, epochs, train_epoch, lambda: lightgcn_scores(model, task, "validation"), task, k,
+                               lr=lr)

@@ -8,9 +8,8 @@ command line is :mod:`prodassoc_lab.nodes.cli`.
 
 from __future__ import annotations
 
-import copy
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -23,8 +22,35 @@ from prodassoc_lab.nodes.evaluation import Masks, RunResult, accuracy, as_masks,
 from prodassoc_lab.nodes.models import MODELS, NodeClassifier
 from prodassoc_lab.pyg_data import require_adjacency
 from prodassoc_lab.reproducibility import set_seed
-from prodassoc_lab.training import save_checkpoint
+from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
 from prodassoc_lab.validation import non_negative_float, positive_float, positive_int
+
+
+@dataclass(frozen=True)
+class NodeTraining:
+    """The settings of :func:`train_node_classifier`, checked when made (chapter 7).
+
+    ``hidden`` units, Adam with ``lr`` and ``weight_decay``, at most ``epochs``
+    epochs with early stopping after ``patience`` epochs without a better
+    validation accuracy, on ``device`` (``"cpu"``, ``"cuda"`` or ``"cuda:N"``).
+    """
+
+    hidden: int = 64
+    lr: float = 0.03
+    epochs: int = 100
+    patience: int = 30
+    weight_decay: float = 5e-4
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "epochs", "patience"):
+            positive_int(getattr(self, name), name)
+        positive_float(self.lr, "lr")
+        non_negative_float(self.weight_decay, "weight_decay")
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}") from None
 
 
 def train_node_classifier(
@@ -32,33 +58,25 @@ def train_node_classifier(
     masks: Masks,
     kind: str,
     seed: int,
-    hidden: int = 64,
-    lr: float = 0.03,
-    epochs: int = 100,
-    patience: int = 30,
-    weight_decay: float = 5e-4,
-    device: str = "cpu",
+    settings: NodeTraining | None = None,
+    *,
     progress: bool = False,
     checkpoint: Path | None = None,
 ) -> RunResult:
     """Full-batch training with early stopping on validation accuracy (chapter 7).
 
-    The best model (by validation accuracy) is saved to ``checkpoint`` — a
-    temporary file if none is given — and loaded back with
+    ``settings`` defaults to ``NodeTraining()``. The loop is
+    :func:`prodassoc_lab.training.train_with_early_stopping`: the best model
+    (by validation accuracy; ties keep the first epoch) is saved to
+    ``checkpoint`` — a temporary file if none is given — and loaded back with
     ``torch.load(weights_only=True)`` before the test set is scored.
     """
-    from tqdm.auto import tqdm
-
-    for name, value in (("hidden", hidden), ("epochs", epochs), ("patience", patience)):
-        positive_int(value, name)
-    positive_float(lr, "lr")
-    non_negative_float(weight_decay, "weight_decay")
+    settings = NodeTraining() if settings is None else settings
+    if not isinstance(settings, NodeTraining):
+        raise TypeError(f"settings must be a NodeTraining, got {type(settings).__name__}")
     if kind not in MODELS:
         raise ValueError(f"unknown model {kind!r}; choose one of {list(MODELS)}")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    device = torch.device(settings.device)
     if checkpoint is not None and not Path(checkpoint).parent.is_dir():
         raise ValueError(f"checkpoint: folder {Path(checkpoint).parent} does not exist")
     masks = as_masks(masks, data)
@@ -70,58 +88,47 @@ def train_node_classifier(
     # slow backward pass of indexing rows out of the output
     train_target = torch.where(masks.train.to(device), y, -100)
     num_classes = int(data.y.max()) + 1
-    model = NodeClassifier(kind, x.size(1), hidden, num_classes).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    best_val, best_epoch, best_state, history = -1.0, 0, None, []
-    start = time.perf_counter()
-    bar = tqdm(range(1, epochs + 1), desc=kind, disable=not progress, leave=False)
-    for epoch in bar:
-        model.train()
+    model = NodeClassifier(kind, x.size(1), settings.hidden, num_classes).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    metrics = []
+
+    def train_step() -> float:
         optimizer.zero_grad()
-        out = model(x, adjacency)
-        loss = F.cross_entropy(out, train_target)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{kind}: the training loss is {loss.item()} at epoch {epoch}; "
-                                     f"training diverged (try a smaller lr than {lr})")
+        loss = F.cross_entropy(model(x, adjacency), train_target)
         loss.backward()
         optimizer.step()
-        model.eval()
-        with torch.no_grad():
-            out = model(x, adjacency)
-        val_acc = accuracy(out, y, val_idx)
-        history.append({
-            "epoch": epoch,
-            "training loss": loss.item(),
+        return loss.item()
+
+    def validate() -> float:
+        out = model(x, adjacency)
+        metrics.append({
             "validation loss": F.cross_entropy(out[val_idx], y[val_idx]).item(),
             "training accuracy": accuracy(out, y, train_idx),
-            "validation accuracy": val_acc,
+            "validation accuracy": accuracy(out, y, val_idx),
         })
-        bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{val_acc:.3f}")
-        if val_acc > best_val:
-            best_val, best_epoch, best_state = val_acc, epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= patience:
-            break
-    seconds_per_epoch = (time.perf_counter() - start) / len(history)
+        return metrics[-1]["validation accuracy"]
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(checkpoint) if checkpoint is not None else Path(tmp) / "best.pt"
-        save_checkpoint(best_state, path)
-        restored = NodeClassifier(kind, x.size(1), hidden, num_classes).to(device)
-        restored.load_state_dict(torch.load(path, weights_only=True, map_location=device))
-    restored.eval()
+        training = train_with_early_stopping(
+            model, train_step, validate, EarlyStopping(settings.epochs, patience=settings.patience),
+            checkpoint=Path(checkpoint) if checkpoint is not None else Path(tmp) / "best.pt",
+            name=kind, lr=settings.lr, progress=progress)
+    history = [{"epoch": epoch, "training loss": loss, **row}
+               for epoch, loss, row in zip(training.validated_epochs, training.losses, metrics, strict=True)]
     with torch.no_grad():
-        probabilities = restored(x, adjacency).softmax(dim=1).cpu()
-    return run_result(kind, data, masks, seed, probabilities, best_epoch=best_epoch, epochs_run=len(history),
-                      seconds_per_epoch=seconds_per_epoch, history=history)
+        probabilities = model(x, adjacency).softmax(dim=1).cpu()
+    return run_result(kind, data, masks, seed, probabilities, best_epoch=training.best_epoch,
+                      epochs_run=training.epochs_run, seconds_per_epoch=training.seconds_per_epoch, history=history)
 
 
 def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], smooth: bool = True,
-                   **train_args) -> tuple[pd.DataFrame, list[RunResult]]:
+                   progress: bool = False, checkpoint: Path | None = None,
+                   **settings) -> tuple[pd.DataFrame, list[RunResult]]:
     """Every baseline and model on the same splits (chapter 7).
 
     Returns one table row per (method, seed) and the runs themselves (with
     training histories and probabilities). ``smooth`` adds each model followed
-    by Correct & Smooth.
+    by Correct & Smooth. ``settings`` are the fields of :class:`NodeTraining`.
     """
     if isinstance(models, str) or not models or not all(isinstance(m, str) for m in models):
         raise ValueError(f"models must be a non-empty tuple of model names, got {models!r}")
@@ -130,12 +137,14 @@ def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], 
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
+    training = NodeTraining(**settings)
     runs = []
     for seed in seeds:
         masks = stratified_masks(data.y, seed)
         runs.append(majority_baseline(data, masks, seed))
         runs.append(label_propagation(data, masks, seed))
-        trained = [train_node_classifier(data, masks, kind, seed, **train_args) for kind in models]
+        trained = [train_node_classifier(data, masks, kind, seed, training, progress=progress, checkpoint=checkpoint)
+                   for kind in models]
         runs.extend(trained)
         if smooth:
             runs.extend(correct_and_smooth(result, data, masks) for result in trained)
