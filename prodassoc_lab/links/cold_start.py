@@ -1,4 +1,5 @@
-"""Partners for a product nobody has bought yet: its catalogue attributes mapped into a trained encoder's space (chapter 8).
+"""Partners for a product nobody has bought yet: its catalogue attributes mapped into a trained encoder's space
+(chapter 8).
 
 A transductive GCN has nothing to say about a product without baskets: it has
 no edges, and its traffic features do not exist yet. What it does have are
@@ -58,7 +59,8 @@ class AttributeEncoder(torch.nn.Module):
 
 
 def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, edge_index: Tensor, seed: int,
-                          epochs: int = 300, lr: float = 0.01, val_share: float = 0.1) -> tuple[AttributeEncoder, float]:
+                          epochs: int = 300, lr: float = 0.01,
+                          val_share: float = 0.1) -> tuple[AttributeEncoder, float]:
     """Fit :math:`g` so that a known product's attributes rank its own partners above random products.
 
     ``edge_index`` holds the earlier graph's edges (both directions). A share
@@ -92,7 +94,8 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
         positive = (queries * embeddings[pairs[1]]).sum(-1) + bias[pairs[1]]
         negative = (queries * embeddings[negatives]).sum(-1) + bias[negatives]
         logits = torch.cat([positive, negative])
-        return F.binary_cross_entropy_with_logits(logits, torch.cat([torch.ones_like(positive), torch.zeros_like(negative)]))
+        labels = torch.cat([torch.ones_like(positive), torch.zeros_like(negative)])
+        return F.binary_cross_entropy_with_logits(logits, labels)
 
     def train_step() -> float:
         optimizer.zero_grad()
@@ -109,7 +112,8 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
 
 @dataclass(frozen=True)
 class PartnerPrediction:
-    """Predicted partners (``query``, ``rank``, partner id and type, ``score``) and, as an explanation, the known products each query resembles."""
+    """Predicted partners (``query``, ``rank``, partner id and type, ``score``) and, as an explanation, the known
+    products each query resembles."""
 
     partners: pd.DataFrame
     resembles: pd.DataFrame

@@ -1,4 +1,5 @@
-"""Graph encoders for link prediction, trained on the earlier product graph with PyG's link split and negative sampling (chapter 8).
+"""Graph encoders for link prediction, trained on the earlier product graph with PyG's link split and negative
+sampling (chapter 8).
 
 The encoder embeds every known product from its features and its partners
 before the cut-off; a pair's score is the dot product of the two embeddings
@@ -117,10 +118,12 @@ class LinkRun:
 
 
 def link_data(features: pd.DataFrame, graph: ProductGraph) -> Data:
-    """PyG ``Data`` for :class:`LinkEncoder`: ``x`` from ``features`` (rows in node order) and the graph's edges and adjacency."""
+    """PyG ``Data`` for :class:`LinkEncoder`: ``x`` from ``features`` (rows in node order) and the graph's edges
+    and adjacency."""
     ids = pd.Index(graph.nodes.product_id)
     if not isinstance(features, pd.DataFrame) or not features.index.equals(ids):
-        raise ValueError("features must be a DataFrame with one row per graph node, indexed by product_id in node order")
+        raise ValueError("features must be a DataFrame with one row per graph node, "
+                         "indexed by product_id in node order")
     values = features.to_numpy(dtype=np.float32)
     if not np.isfinite(values).all():
         raise ValueError("features hold NaN or infinite values")
@@ -166,7 +169,8 @@ def fit_encoder(model: LinkEncoder, x: Tensor, adjacency: Tensor, positives: Ten
 
 def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidden: int = 64, lr: float = 0.02,
                        weight_decay: float = 5e-4, eval_every: int = 10) -> LinkRun:
-    """Train a :class:`LinkEncoder` to tell the graph's edges from random pairs; keep the epoch with the best validation AUC.
+    """Train a :class:`LinkEncoder` to tell the graph's edges from random pairs; keep the epoch with the best
+    validation AUC.
 
     ``RandomLinkSplit`` holds out 10 % of the edges, with as many random
     non-edges, for validation; the rest carry the messages and are the

@@ -95,7 +95,7 @@ class BasketSASRec(torch.nn.Module):
         allowed = (causal & padding[:, None, :]) | torch.eye(window, dtype=torch.bool)
         weights = []
         for attend, norm1, feed, norm2 in zip(self.attention, self.attention_norms, self.feed_forward,
-                                              self.feed_forward_norms):
+                                              self.feed_forward_norms, strict=True):
             out, w = attend(norm1(x), attn_mask=allowed[:, None])
             x = x + self.dropout(out)
             x = x + self.dropout(feed(norm2(x)))
@@ -133,8 +133,8 @@ def _window_rows(first: np.ndarray, ends: np.ndarray, window: int) -> tuple[np.n
         raise ValueError("first and ends must be equal-length vectors with every end after its first row")
     starts = np.maximum(ends - window, first)
     slots = np.concatenate([i * window + window - (e - s) + np.arange(e - s)
-                            for i, (s, e) in enumerate(zip(starts, ends))])
-    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+                            for i, (s, e) in enumerate(zip(starts, ends, strict=True))])
+    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
     return slots, rows
 
 
