@@ -179,28 +179,43 @@ def product_graph(
     top_k: int | None = None,
     min_weight: float | None = None,
     max_p_value: float | None = None,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> ProductGraph:
     """Build the product graph from a basket (or household) matrix (chapter 3).
 
     An edge joins two products bought together in at least ``min_count`` rows of
-    ``baskets``; ``weight`` (``"count"``, ``"lift"`` or ``"npmi"``) becomes its
-    weight; edges with a weight below ``min_weight`` are dropped, and with
-    ``max_p_value`` also pairs whose co-occurrence chance explains (a Poisson
-    test, :func:`~prodassoc_lab.rules.cooccurrence_p_value`, chapter 8;
-    the edges then carry a ``p_value`` column); with ``top_k``,
-    an edge is kept when it is among the ``k`` heaviest edges of *either* end, so
-    the graph stays symmetric and no node loses all its edges to popular
-    neighbours. Every product of ``baskets`` is a node, including isolated ones.
+    ``baskets``; ``weight`` becomes its weight; with ``top_k``, an edge is kept
+    when it is among the ``k`` heaviest edges of *either* end, so the graph stays
+    symmetric and no node loses all its edges to popular neighbours. Every
+    product of ``baskets`` is a node, including isolated ones.
+
+    Args:
+        baskets: rows are baskets (or households), columns products.
+        products: the product table, with a ``product_id`` column.
+        weight: ``"count"``, ``"lift"`` or ``"npmi"``.
+        min_count: the fewest rows a pair must share to become an edge.
+        top_k: keep each node's ``k`` heaviest edges (and the edges that keep them
+            among another node's ``k``); ``None`` keeps all.
+        min_weight: drop edges of a lower weight.
+        max_p_value: drop pairs whose co-occurrence chance explains (a Poisson test,
+            :func:`~prodassoc_lab.rules.cooccurrence_p_value`, chapter 8); the edges
+            then carry a ``p_value`` column.
+        pairs: ``cooccurring_pairs(baskets, m)`` with ``m ≤ min_count``, when the
+            caller has computed it already (chapter 8 needs every pair's count
+            too): the graph then reuses it instead of computing ``Xᵀ X`` again.
     """
     if weight not in WEIGHTS:
         raise ValueError(f"unknown weight {weight!r}; choose one of {list(WEIGHTS)}")
     top_k = None if top_k is None else positive_int(top_k, "top_k")
     if ITEM not in products.columns:
         raise ValueError(f"products: missing column {ITEM!r}; the table has {list(products.columns)}")
-    try:
-        a, b, n_ab = cooccurring_pairs(baskets, min_count)
-    except ValueError as exc:
-        raise ValueError(f"empty product graph: {exc}") from exc
+    if pairs is None:
+        try:
+            a, b, n_ab = cooccurring_pairs(baskets, min_count)
+        except ValueError as exc:
+            raise ValueError(f"empty product graph: {exc}") from exc
+    else:
+        a, b, n_ab = _reuse_pairs(pairs, baskets.n_products, positive_int(min_count, "min_count"))
     counts = baskets.product_counts().to_numpy()
     n = float(baskets.n_baskets)
     edges = pd.DataFrame(
@@ -268,3 +283,21 @@ def _node_table(baskets: BasketMatrix, products: pd.DataFrame) -> pd.DataFrame:
             "one row per product is needed to label the nodes"
         )
     return nodes.merge(products[[ITEM, *label_columns]], on=ITEM, how="left", validate="one_to_one")
+
+
+def _reuse_pairs(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], n_products: int,
+                 min_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of ``pairs`` (positions ``a < b`` and counts) bought together in ``min_count`` rows or more."""
+    if not isinstance(pairs, tuple) or len(pairs) != 3:
+        raise ValueError("pairs must be the (a, b, counts) tuple that cooccurring_pairs returns")
+    a, b, n_ab = (np.asarray(part) for part in pairs)
+    if not (a.shape == b.shape == n_ab.shape and a.ndim == 1):
+        raise ValueError(f"pairs: a, b and counts must be 1-D and of one length, "
+                         f"got {a.shape}, {b.shape}, {n_ab.shape}")
+    if len(a) and not ((0 <= a) & (a < b) & (b < n_products)).all():
+        raise ValueError(f"pairs must hold column positions 0 <= a < b < {n_products} of the baskets")
+    keep = n_ab >= min_count
+    if not keep.any():
+        raise ValueError(f"empty product graph: no product pair is bought together in min_count={min_count} "
+                         "baskets or more")
+    return a[keep], b[keep], n_ab[keep]

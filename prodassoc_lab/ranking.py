@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from prodassoc_lab.validation import positive_int
 
+#: The metrics :func:`query_metrics` computes, by their column names.
 METRICS = ("recall", "ndcg", "mrr", "hit")
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from prodassoc_lab.graph import product_graph
-from prodassoc_lab.rules import pair_statistics
+from prodassoc_lab.rules import cooccurring_pairs, pair_statistics
 
 
 @pytest.fixture
@@ -108,3 +108,25 @@ def test_unknown_label(hub_baskets_and_products):
     graph = product_graph(*hub_baskets_and_products, min_count=1)
     with pytest.raises(KeyError, match="unknown label 'colour'"):
         graph.to_pyg("colour")
+
+
+def test_reused_pairs_give_the_same_graph(hub_baskets_and_products):
+    baskets, products = hub_baskets_and_products
+    pairs = cooccurring_pairs(baskets, 1)
+    for min_count in (1, 2):
+        direct = product_graph(baskets, products, "npmi", min_count=min_count, top_k=2)
+        reused = product_graph(baskets, products, "npmi", min_count=min_count, top_k=2, pairs=pairs)
+        pd.testing.assert_frame_equal(reused.edges, direct.edges)
+
+
+@pytest.mark.parametrize("pairs, message", [
+    ([np.array([0]), np.array([1]), np.array([3])], "the \\(a, b, counts\\) tuple"),
+    ((np.array([0, 1]), np.array([1]), np.array([3])), "of one length"),
+    ((np.array([1]), np.array([0]), np.array([3])), "0 <= a < b <"),
+    ((np.array([0]), np.array([99]), np.array([3])), "0 <= a < b <"),
+    ((np.array([0]), np.array([1]), np.array([1])), "empty product graph"),
+])
+def test_bad_reused_pairs_are_refused(hub_baskets_and_products, pairs, message):
+    baskets, products = hub_baskets_and_products
+    with pytest.raises(ValueError, match=message):
+        product_graph(baskets, products, min_count=2, pairs=pairs)

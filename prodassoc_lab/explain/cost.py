@@ -214,7 +214,8 @@ class GraphCapacity(NamedTuple):
 
 def full_batch_capacity(bytes_per_node: float, bytes_per_edge: float, budget_bytes: float,
                         edges_per_node: float, fixed_bytes: float = 0.0) -> GraphCapacity:
-    r"""The largest graph of mean degree ``edges_per_node`` whose full-batch training fits ``budget_bytes`` (chapter 10).
+    r"""The largest graph of mean degree ``edges_per_node`` whose full-batch training fits ``budget_bytes``
+    (chapter 10).
 
     With :math:`a` bytes per node, :math:`b` per adjacency entry, :math:`c`
     fixed and :math:`E = \bar d N` entries,

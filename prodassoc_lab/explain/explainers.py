@@ -135,7 +135,8 @@ def fidelity_table(explainer: Explainer, explanations: list[Explanation]) -> pd.
 
 def random_fidelity(explainer: Explainer, explanations: list[Explanation], candidates: list[Tensor | None],
                     draws: int, seed: int) -> pd.DataFrame:
-    """For each explanation, the mean fidelity± of ``draws`` random explanations of its size (see :func:`random_explanation`).
+    """For each explanation, the mean fidelity± of ``draws`` random explanations of its size
+    (see :func:`random_explanation`).
 
     This is the yardstick: a useful explanation has a higher fidelity+
     (removing it changes the decision more often) and a lower fidelity− (it
@@ -146,7 +147,7 @@ def random_fidelity(explainer: Explainer, explanations: list[Explanation], candi
         raise ValueError("give one candidate mask (or None) per explanation, and at least one explanation")
     generator = torch.Generator().manual_seed(seed)
     rows = [np.mean([fidelity(explainer, random_explanation(explanation, pool, generator)) for _ in range(draws)],
-                    axis=0) for explanation, pool in zip(explanations, candidates)]
+                    axis=0) for explanation, pool in zip(explanations, candidates, strict=True)]
     return pd.DataFrame(rows, columns=["fidelity+", "fidelity-"])
 
 

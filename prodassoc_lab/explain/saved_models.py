@@ -28,13 +28,17 @@ SEED = 0
 
 
 def load_link_encoder(path: Path, in_channels: int) -> LinkEncoder:
-    """Chapter 8's GCN :class:`~prodassoc_lab.links.models.LinkEncoder` with the weights saved in ``path``, in eval mode."""
+    """Chapter 8's GCN :class:`~prodassoc_lab.links.models.LinkEncoder` with the weights saved in ``path``,
+    in eval mode.
+    """
     model = LinkEncoder("gcn", in_channels)
     return _load(model, path)
 
 
 def load_basket_sasrec(path: Path, n_products: int) -> BasketSASRec:
-    """Chapter 9's :class:`~prodassoc_lab.next_basket.models.BasketSASRec` with the weights saved in ``path``, in eval mode."""
+    """Chapter 9's :class:`~prodassoc_lab.next_basket.models.BasketSASRec` with the weights saved in ``path``,
+    in eval mode.
+    """
     return _load(BasketSASRec(n_products), path)
 
 

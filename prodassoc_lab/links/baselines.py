@@ -55,14 +55,16 @@ def common_neighbours(adjacency: sp.sparray | sp.spmatrix, queries: np.ndarray) 
 
 
 def adamic_adar(adjacency: sp.sparray | sp.spmatrix, queries: np.ndarray) -> np.ndarray:
-    """:math:`\\sum_{w \\in \\Gamma(u) \\cap \\Gamma(v)} 1/\\log d_w`: a shared partner counts less the more partners it has.
+    """:math:`\\sum_{w \\in \\Gamma(u) \\cap \\Gamma(v)} 1/\\log d_w`: a shared partner counts less the more
+    partners it has.
 
     A common neighbour has degree 2 or more, so :math:`\\log d_w > 0`.
     """
     binary = _binary(adjacency)
     degree = np.asarray(binary.sum(axis=1)).ravel()
     inverse_log = np.zeros_like(degree)
-    np.divide(1.0, np.log(np.maximum(degree, 2)), out=inverse_log, where=degree > 1)  # degree ≤ 1: never a common neighbour
+    # degree ≤ 1: never a common neighbour
+    np.divide(1.0, np.log(np.maximum(degree, 2)), out=inverse_log, where=degree > 1)
     rows = binary[_rows(queries, binary.shape[0])]
     return (rows @ sp.diags_array(inverse_log) @ binary).toarray()
 

@@ -139,7 +139,8 @@ def rehearsal_experiments(transactions: pd.DataFrame, products: pd.DataFrame, cu
     a feature means the same in both.
     """
     if not isinstance(rehearsal_week, int) or isinstance(rehearsal_week, bool) or not 1 <= rehearsal_week < cutoff_week:
-        raise ValueError(f"rehearsal_week must be a week number before cutoff_week={cutoff_week}, got {rehearsal_week!r}")
+        raise ValueError(f"rehearsal_week must be a week number before cutoff_week={cutoff_week}, "
+                         f"got {rehearsal_week!r}")
     # a product must sell as steadily as a known product of the real task: 50 baskets in 39 weeks
     min_baskets = round(MIN_BASKETS * rehearsal_week / cutoff_week)
     rehearsal = link_experiment(transactions[transactions.week <= cutoff_week], products, rehearsal_week,
@@ -214,7 +215,8 @@ def compare_link_models(experiment: LinkExperiment, models: tuple[str, ...], see
         raise ValueError(f"models must be a non-empty selection of {list(LAYERS)}, got {list(models)}")
     split = experiment.split
     tasks = {"new associations": split.new_association_task(), "cold start": split.cold_start_task()}
-    tables = [evaluate(new_association_baselines(experiment), tasks["new associations"]).assign(task="new associations", seed=-1),
+    tables = [evaluate(new_association_baselines(experiment), tasks["new associations"])
+              .assign(task="new associations", seed=-1),
               evaluate(cold_start_baselines(experiment), tasks["cold start"]).assign(task="cold start", seed=-1)]
     for seed in seeds:
         for kind in models:

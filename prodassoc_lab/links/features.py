@@ -19,7 +19,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from prodassoc_lab.data import ITEM
 from prodassoc_lab.validation import positive_int, seed_value
 
-ATTRIBUTES = ("department", "product_category", "product_type", "brand", "manufacturer_id", "package_size", "unit_price")
+ATTRIBUTES = ("department", "product_category", "product_type", "brand", "manufacturer_id", "package_size",
+              "unit_price")
 
 
 def product_attributes(transactions: pd.DataFrame, products: pd.DataFrame, product_ids: pd.Index) -> pd.DataFrame:

@@ -12,8 +12,8 @@ two questions:
 
 "Associated" is one rule for both periods (:data:`ASSOCIATION`): bought together
 in ``min_count`` baskets or more, more often than chance at level
-``max_p_value`` (a Poisson test, :func:`~prodassoc_lab.rules.cooccurrence_p_value`), and among the ``top_k`` highest-NPMI such
-partners of either product.
+``max_p_value`` (a Poisson test, :func:`~prodassoc_lab.rules.cooccurrence_p_value`), and among
+the ``top_k`` highest-NPMI such partners of either product.
 """
 
 from __future__ import annotations
@@ -68,8 +68,10 @@ class TimeSplit:
         """New products with at least one known partner after the cut-off (the cold-start queries)."""
         return pd.Index(np.unique(self.cold_pairs[ITEM]), name=ITEM)
 
-    def new_association_task(self, pairs: pd.DataFrame | None = None, also_excluded: pd.DataFrame | None = None) -> LinkTask:
-        """Queries: known products with a new partner; candidates: known products bought with it at most ``max_earlier_count`` times before.
+    def new_association_task(self, pairs: pd.DataFrame | None = None,
+                             also_excluded: pd.DataFrame | None = None) -> LinkTask:
+        """Queries: known products with a new partner; candidates: known products bought with it at most
+        ``max_earlier_count`` times before.
 
         ``pairs`` (default: all ``new_pairs``) are the true partners asked
         about; the pairs of ``also_excluded`` (``source``/``target`` positions)
@@ -110,19 +112,21 @@ def time_split(
     ``min_baskets`` baskets is neither: it takes part in no task.
     """
     if WEEK not in transactions.columns:
-        raise ValueError(f"transactions need a {WEEK!r} column to be split by time; they have {list(transactions.columns)}")
+        raise ValueError(f"transactions need a {WEEK!r} column to be split by time; "
+                         f"they have {list(transactions.columns)}")
     weeks = transactions[WEEK]
     if not pd.api.types.is_integer_dtype(weeks):
         raise ValueError(f"transactions.{WEEK} must hold integer week numbers, got {weeks.dtype}")
     first, last = int(weeks.min()), int(weeks.max())
     cutoff_week = bounded_int(cutoff_week, "cutoff_week", first, last)  # some weeks must remain after it
-    min_baskets, min_new_baskets = positive_int(min_baskets, "min_baskets"), positive_int(min_new_baskets, "min_new_baskets")
+    min_baskets = positive_int(min_baskets, "min_baskets")
+    min_new_baskets = positive_int(min_new_baskets, "min_new_baskets")
     max_earlier_count = bounded_int(max_earlier_count, "max_earlier_count", 0)
 
     before = weeks <= cutoff_week
     earlier = filter_products(basket_matrix(transactions[before]), min_baskets)
-    earlier_graph = product_graph(earlier, products, "npmi", **ASSOCIATION)
-    a, b, counts = cooccurring_pairs(earlier, 1)
+    a, b, counts = cooccurring_pairs(earlier, 1)  # every pair's count; the graph keeps the frequent ones
+    earlier_graph = product_graph(earlier, products, "npmi", **ASSOCIATION, pairs=(a, b, counts))
     n = earlier.n_products
     earlier_counts = sp.csr_array((np.concatenate([counts, counts]), (np.concatenate([a, b]), np.concatenate([b, a]))),
                                   shape=(n, n))

@@ -218,11 +218,16 @@ def household_product_adjacency(task: NextBasketTask, stage: str) -> Tensor:
     return to_torch_csr_tensor(household_product_edges(task, stage), size=(size, size))
 
 
-def lightgcn_scores(model: LightGCN, task: NextBasketTask, stage: str) -> np.ndarray:
-    """Households × products scores: dot products of the propagated embeddings on the ``stage`` graph."""
+def lightgcn_scores(model: LightGCN, task: NextBasketTask, stage: str, adjacency: Tensor | None = None) -> np.ndarray:
+    """Households × products scores: dot products of the propagated embeddings on the ``stage`` graph.
+
+    ``adjacency`` is that graph (:func:`household_product_adjacency`) if the caller has built it already.
+    """
     model.eval()
+    if adjacency is None:
+        adjacency = household_product_adjacency(task, stage)
     with torch.no_grad():
-        embedding = model.get_embedding(household_product_adjacency(task, stage))
+        embedding = model.get_embedding(adjacency)
         return (embedding[: task.n_households] @ embedding[task.n_households:].T).numpy().astype(np.float64)
 
 
@@ -256,5 +261,7 @@ def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int =
             losses.append(loss.item())
         return float(np.mean(losses))  # the mean of the batches' losses
 
-    return train_on_validation(model, epochs, train_epoch, lambda: lightgcn_scores(model, task, "validation"), task, k,
-                               lr=lr)
+    def validation_scores() -> np.ndarray:
+        return lightgcn_scores(model, task, "validation", adjacency)
+
+    return train_on_validation(model, epochs, train_epoch, validation_scores, task, k, lr=lr)

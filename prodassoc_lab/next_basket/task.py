@@ -73,7 +73,7 @@ class NextBasketTask:
     def history_rows(self, stage: str) -> np.ndarray:
         """Rows of every basket that comes before its household's ``stage`` target."""
         starts, ends = self.offsets[:-1], self.target_rows(stage)
-        return np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+        return np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
 
     def history_counts(self, stage: str) -> sp.csr_array:
         """Households × products: in how many of its baskets before the ``stage`` target each product was."""

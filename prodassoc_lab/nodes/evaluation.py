@@ -79,7 +79,7 @@ def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
         raise ValueError("data has no labels y; masks select labelled nodes")
     if len(masks) != 3:
         raise ValueError(f"masks must be (train, validation, test), got {len(masks)} mask(s)")
-    for name, mask in zip(names, masks):
+    for name, mask in zip(names, masks, strict=True):
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != (data.num_nodes,):
             raise ValueError(f"the {name} mask must be a boolean tensor of {data.num_nodes} entries (one per node)")
         if not mask.any():
@@ -165,7 +165,8 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     order = list(dict.fromkeys(runs.method))
     stats = runs.groupby("method", sort=False)[["accuracy", "macro-F1"]].agg(["mean", "std"]).loc[order]
     return pd.DataFrame(
-        {metric: [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(stats[metric]["mean"], stats[metric]["std"])]
+        {metric: [f"{100 * m:.1f} ± {100 * s:.1f}"
+                  for m, s in zip(stats[metric]["mean"], stats[metric]["std"], strict=True)]
          for metric in ("accuracy", "macro-F1")},
         index=pd.Index(order, name="method"),
     )
