@@ -79,6 +79,17 @@ def test_history_counts_match_pandas(task):
     assert counts.sum() == expected.sum()
 
 
+def test_derived_matrices_are_built_once_and_handed_out_as_copies(task, monkeypatch):
+    first = task.history_counts("validation")
+    first.data[:] = 0  # a caller changing its copy must not change the task
+    monkeypatch.setattr(type(task), "history_rows", lambda self, stage: pytest.fail("history counts rebuilt"))
+    again = task.history_counts("validation")
+    assert again.sum() > 0 and again is not first
+    assert (task.targets("test") != task.targets("test")).nnz == 0
+    with pytest.raises(ValueError, match="stage must be one of"):
+        task.history_counts("training")
+
+
 def test_catalogue_ignores_the_last_two_trips():
     lines = shop(n_households=3, trips=6, n_products=5)
     last = lines.groupby("household_id")["basket_id"].transform("max")

@@ -252,8 +252,9 @@ def gcn_step_peak_bytes(num_nodes: int, num_edges: int, in_channels: int = 15, h
     random features and labels; the step is chapter 7's: forward over all
     nodes (the first one also caches GCN's normalized adjacency), cross-entropy,
     backward, Adam. Memory is measured from after the data is built, with
-    :func:`mmap_large_allocations` and :func:`peak_rss_growth`, so run it in a
-    fresh process; the time is of that one step under this memory setting.
+    :func:`~prodassoc_lab.tools.measure.mmap_large_allocations` and
+    :func:`~prodassoc_lab.tools.measure.peak_rss_growth`, so run it in a fresh
+    process; the time is of that one step under this memory setting.
     Returns the actual ``nodes``, ``edges``, ``peak_bytes`` and ``seconds``.
     """
     import torch

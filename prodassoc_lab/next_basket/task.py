@@ -12,7 +12,8 @@ which the count included (chapter 9 counts how often).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,8 @@ class NextBasketTask:
     households: pd.Index
     product_ids: pd.Index
     basket_ids: pd.Index
+    #: what the task derives from ``baskets`` once per stage (history counts, targets)
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.offsets) != len(self.households) + 1 or self.offsets[-1] != self.baskets.shape[0]:
@@ -67,8 +70,8 @@ class NextBasketTask:
         return self.target_rows(stage) - self.offsets[:-1]
 
     def targets(self, stage: str) -> sp.csr_array:
-        """Households × products, 1 where the product is in the household's ``stage`` target basket."""
-        return sp.csr_array(self.baskets[self.target_rows(stage)])
+        """Households × products, 1 where the product is in the household's ``stage`` target basket ."""
+        return self._once(("targets", stage), lambda: sp.csr_array(self.baskets[self.target_rows(stage)]))
 
     def history_rows(self, stage: str) -> np.ndarray:
         """Rows of every basket that comes before its household's ``stage`` target."""
@@ -76,12 +79,26 @@ class NextBasketTask:
         return np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
 
     def history_counts(self, stage: str) -> sp.csr_array:
-        """Households × products: in how many of its baskets before the ``stage`` target each product was."""
-        rows = self.history_rows(stage)
-        owner = np.repeat(np.arange(self.n_households), self.history_lengths(stage))
-        pick = sp.csr_array((np.ones(len(rows), dtype=np.int32), (owner, rows)),
-                            shape=(self.n_households, self.baskets.shape[0]))
-        return sp.csr_array(pick @ self.baskets)
+        """Households × products: in how many of its baskets before the ``stage`` target each product was.
+
+        Computed once per stage (every baseline, metric and training epoch of
+        chapter 9 asks for it); each call returns a copy, which the caller may change.
+        """
+        def count() -> sp.csr_array:
+            rows = self.history_rows(stage)
+            owner = np.repeat(np.arange(self.n_households), self.history_lengths(stage))
+            pick = sp.csr_array((np.ones(len(rows), dtype=np.int32), (owner, rows)),
+                                shape=(self.n_households, self.baskets.shape[0]))
+            return sp.csr_array(pick @ self.baskets)
+
+        return self._once(("history_counts", stage), count)
+
+    def _once(self, key: tuple[str, str], build: Callable[[], sp.csr_array]) -> sp.csr_array:
+        if key not in self._derived:
+            if key[1] not in STAGES:
+                raise ValueError(f"stage must be one of {STAGES}, got {key[1]!r}")
+            self._derived[key] = build()
+        return self._derived[key].copy()  # copying is far cheaper than the product that built it
 
     def history_baskets(self, stage: str) -> BasketMatrix:
         """All households' baskets before their ``stage`` targets, as one basket matrix (for pair statistics)."""
