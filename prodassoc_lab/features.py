@@ -35,6 +35,15 @@ _UNITS = {
 }
 
 
+def median_unit_price(lines: pd.DataFrame) -> pd.Series:
+    """The median price paid per unit of each product in ``lines`` (cleaned purchase lines, chapter 1), by product id.
+
+    The catalogue has no list price; the median of ``sales_value / quantity``
+    over a product's lines is the price a shop charges for it (chapters 7 and 8).
+    """
+    return (lines.sales_value / lines.quantity).groupby(lines.product_id).median()
+
+
 def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product_ids: pd.Index) -> pd.DataFrame:
     """One row per product id in ``product_ids``: the label-free features listed in ``FEATURES``.
 
@@ -58,7 +67,7 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
     baskets = grouped.basket_id.nunique()
     households = grouped.household_id.nunique()
     paid = grouped.sales_value.sum()
-    unit_price = (lines.sales_value / lines.quantity).groupby(lines.product_id).median()
+    unit_price = median_unit_price(lines)
     table = pd.DataFrame(
         {
             "log baskets": np.log(baskets),

@@ -17,6 +17,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from prodassoc_lab.data import ITEM
+from prodassoc_lab.features import median_unit_price
 from prodassoc_lab.validation import positive_int, seed_value
 
 ATTRIBUTES = ("department", "product_category", "product_type", "brand", "manufacturer_id", "package_size",
@@ -36,7 +37,7 @@ def product_attributes(transactions: pd.DataFrame, products: pd.DataFrame, produ
     if missing:
         raise ValueError(f"products lack column(s) {missing}")
     lines = transactions[transactions[ITEM].isin(product_ids)]
-    price = (lines.sales_value / lines.quantity).groupby(lines[ITEM]).median().reindex(product_ids)
+    price = median_unit_price(lines).reindex(product_ids)
     if price.isna().any():
         raise ValueError(f"{int(price.isna().sum())} product(s) have no purchase line to price them, "
                          f"e.g. {list(price.index[price.isna()][:3])}")
