@@ -71,12 +71,11 @@ from prodassoc_lab.next_basket.models import train_basket_sasrec, train_lightgcn
 from prodassoc_lab.next_basket.task import NextBasketTask, next_basket_task
 from prodassoc_lab.nodes.models import NodeClassifier
 from prodassoc_lab.notebook import quiet_library_warnings
+from prodassoc_lab.provenance import cpu_model, logical_cpus, write_provenance
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
 from prodassoc_lab.rules import pair_statistics
 from prodassoc_lab.tools.measure import (
-    cpu_model,
     fresh_processes,
-    logical_cpus,
     mmap_large_allocations,
     peak_rss_growth,
 )
@@ -412,6 +411,7 @@ def main() -> None:
     summary(table)
     if args.results is not None:
         table.to_csv(args.results, index=False, float_format="%.6g")
+        write_provenance(args.results)
         print(f"{len(table)} rows written to {args.results}")
 
 

@@ -164,7 +164,7 @@ def main() -> None:
 
 def write_results(table: pd.DataFrame, path: Path) -> None:
     """The printed table as a tidy CSV (snake-case columns), with the settings, the CPU and the date."""
-    from prodassoc_lab.tools.measure import cpu_model
+    from prodassoc_lab.provenance import cpu_model, write_provenance
 
     names = {"package s": "package_seconds", "package MiB": "package_peak_mib", "mlxtend s": "mlxtend_seconds",
              "mlxtend MiB": "mlxtend_peak_mib", "speed-up": "speed_up", "max rel diff": "max_rel_diff"}
@@ -173,6 +173,7 @@ def write_results(table: pd.DataFrame, path: Path) -> None:
         measured_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     table.to_csv(path, index=False, float_format="%.6g")
+    write_provenance(path)
     print(f"{len(table)} rows written to {path}")
 
 

@@ -59,8 +59,8 @@ import pyarrow.parquet as pq
 
 from prodassoc_lab.data import BasketMatrix, basket_matrix, filter_products, top_products
 from prodassoc_lab.datasets import cleaned_complete_journey
+from prodassoc_lab.provenance import cpu_model, write_provenance
 from prodassoc_lab.rules import pair_statistics
-from prodassoc_lab.tools.measure import cpu_model
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -317,6 +317,7 @@ def main() -> None:
     table = pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.results, index=False, float_format="%.4g")
+    write_provenance(args.results)
     print(f"\nPairs in >= {MIN_COUNT} baskets: package (median of {REPEATS})"
           f" vs Spark FPGrowth local[{CORES}] (one run);"
           " load_average = 1-min load average before the Spark run")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from prodassoc_lab.files import check_writable_file, write_atomically
+from prodassoc_lab.provenance import write_provenance
 from prodassoc_lab.validation import SEED_LIMIT
 
 
@@ -60,6 +61,11 @@ def check_output(parser: argparse.ArgumentParser, option: str, path: Path | None
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:
-    """Write ``table`` as CSV to ``path`` atomically (a failed write keeps the previous file)."""
+    """Write ``table`` as CSV to ``path`` atomically (a failed write keeps the previous file).
+
+    Its provenance record (commit, versions, command line, CPU) is written
+    beside it as ``<path>.provenance.json`` (:mod:`prodassoc_lab.provenance`).
+    """
     write_atomically(path, lambda temporary: table.to_csv(temporary, index=False, float_format="%.6f"),
                      "results file")
+    write_provenance(path)

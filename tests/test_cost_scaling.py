@@ -20,10 +20,9 @@ from prodassoc_lab.explain.cost import (
     measure_gcn_memory,
     theoretical_slopes,
 )
+from prodassoc_lab.provenance import cpu_model, logical_cpus
 from prodassoc_lab.tools.measure import (
-    cpu_model,
     fresh_processes,
-    logical_cpus,
     mmap_large_allocations,
     peak_rss_growth,
 )

@@ -20,6 +20,7 @@ import torch
 
 from prodassoc_lab.links.models import LinkEncoder, train_link_encoder
 from prodassoc_lab.next_basket.models import BasketSASRec, train_basket_sasrec
+from prodassoc_lab.provenance import write_provenance
 from prodassoc_lab.training import save_checkpoint
 
 LINK_ENCODER = "link_gcn_seed0.pt"  # chapter 8: the GCN encoder of the new-association task, seed 0
@@ -69,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     clean, products = cleaned_complete_journey()
     link = train_link_encoder(link_experiment(clean, products).data, "gcn", seed=SEED)
     save_checkpoint(link.model.state_dict(), args.out / LINK_ENCODER)
+    write_provenance(args.out / LINK_ENCODER)
     print(f"{LINK_ENCODER}: best epoch {link.best_epoch}, validation ROC-AUC {link.val_score:.4f}")
     sequence = train_basket_sasrec(next_basket_task(clean, n_products=5000, min_history=4), seed=SEED)
     save_checkpoint(sequence.model.state_dict(), args.out / BASKET_SASREC)
+    write_provenance(args.out / BASKET_SASREC)
     print(f"{BASKET_SASREC}: best epoch {sequence.best_epoch}")
     return 0
 

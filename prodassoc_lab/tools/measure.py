@@ -1,4 +1,4 @@
-"""Measuring a process: peak resident memory, fresh processes, the CPU (benchmarks and chapter 10).
+"""Measuring a process: peak resident memory, fresh processes (benchmarks and chapter 10).
 
 Not a teaching module: these are the instruments the benchmarks and
 :mod:`prodassoc_lab.explain.cost` use to take their measurements.
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
-import os
-import platform
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -86,17 +84,3 @@ def fresh_processes(preload: Sequence[str] = ("torch", "torch_geometric")) -> Pr
     context.set_forkserver_preload(list(preload))
     return ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1)
 
-
-def cpu_model() -> str:
-    """The processor's model name (``/proc/cpuinfo`` on Linux, else what ``platform`` reports)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def logical_cpus() -> int:
-    """Logical CPUs this process may run on (its affinity set where the system reports one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
