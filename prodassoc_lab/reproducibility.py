@@ -22,11 +22,11 @@ import numpy as np
 from prodassoc_lab.validation import finite_float, non_negative_float, seed_value
 
 #: How many threads PyTorch uses in the chapters (one, unless ``$PRODASSOC_LAB_THREADS`` says
-#: otherwise). Measured on a 2-core machine for chapter 7's models (one epoch of training
-#: plus evaluation, real data): with the other core idle, 2 threads are faster (GCN 21.2 ms
-#: against 26.7 ms); with another process keeping one core busy (a browser, a second
-#: notebook), 2 threads collapse to 66.5 ms while 1 thread stays at 26.6 ms. One thread also
-#: takes the core count out of the things that change the order of float sums.
+#: otherwise). On a 2-core laptop a second thread gains little when the other core is idle,
+#: and makes an epoch several times slower when another process keeps that core busy (a
+#: browser, a second notebook); one thread never collapses (the README's "How the notebooks
+#: are tested" gives the measurement). One thread also takes the core count out of the things
+#: that change the order of float sums.
 BOOK_THREADS = 1
 MAX_THREADS = 1024
 RECORD_ENV = "PRODASSOC_LAB_RECORD"  # a JSON-lines file: check_close appends what it checks (README)

@@ -128,8 +128,8 @@ def cooccurrence_p_value(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: 
     Under independence the joint count has mean ``n_a n_b / n``; the p-value is
     the Poisson tail ``P(X ≥ n_ab)`` at that mean. It is the large-``n``
     approximation of Fisher's exact test (the hypergeometric tail,
-    ``scipy.stats.fisher_exact(..., alternative="greater")``), thousands of
-    times faster on hundreds of thousands of pairs; chapter 8 measures how
+    ``scipy.stats.fisher_exact(..., alternative="greater")``), computed for
+    all pairs in one vectorised call instead of one test per pair; chapter 8 measures how
     often the two disagree. A small value says the pair is bought together
     more often than chance explains: a popular product reaches a high count
     with almost anything, but not a small p-value.

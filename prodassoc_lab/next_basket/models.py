@@ -212,8 +212,8 @@ def household_product_edges(task: NextBasketTask, stage: str) -> Tensor:
 
 
 def household_product_adjacency(task: NextBasketTask, stage: str) -> Tensor:
-    """The same graph as a sparse CSR adjacency: PyG's propagation is about six times faster on it than on
-    ``edge_index`` here (one forward and backward pass, 2 layers, 64 dimensions: 0.09 s against 0.56 s)."""
+    """The same graph as a sparse CSR adjacency: PyG's propagation then does one sparse matrix product per
+    layer instead of one message per edge, so LightGCN trains on it rather than on ``edge_index``."""
     size = task.n_households + task.n_products
     return to_torch_csr_tensor(household_product_edges(task, stage), size=(size, size))
 

@@ -113,8 +113,8 @@ class NodeClassifier(torch.nn.Module):
 
 def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
     # Same distribution as F.dropout, whose bernoulli_ draws the mask one element at a
-    # time on a CPU; comparing uniform noise with p is about three times faster, which
-    # is a tenth of a training epoch here (chapter 7).
+    # time on a CPU; comparing uniform noise with p draws the whole mask in one vectorised
+    # call, which matters because dropout runs on every layer of every epoch (chapter 7).
     if not training or p == 0:
         return x
     return x * (torch.rand_like(x) >= p) / (1 - p)
