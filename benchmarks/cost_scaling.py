@@ -67,7 +67,7 @@ from prodassoc_lab.explain.cost import (
 from prodassoc_lab.features import product_features
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.links.models import LinkEncoder, fit_encoder
-from prodassoc_lab.next_basket.models import train_basket_sasrec, train_lightgcn
+from prodassoc_lab.next_basket.models import LightGCNTraining, SASRecTraining, train_basket_sasrec, train_lightgcn
 from prodassoc_lab.next_basket.task import NextBasketTask, next_basket_task
 from prodassoc_lab.nodes.models import NodeClassifier
 from prodassoc_lab.notebook import quiet_library_warnings
@@ -141,11 +141,11 @@ def _link_epoch(edge_index: torch.Tensor, edge_weight: torch.Tensor, x: torch.Te
 
 
 def _lightgcn_epoch(task: NextBasketTask) -> Callable[[], object]:
-    return lambda: train_lightgcn(task, seed=0, epochs=1)
+    return lambda: train_lightgcn(task, seed=0, settings=LightGCNTraining(epochs=1))
 
 
 def _sasrec_epoch(task: NextBasketTask) -> Callable[[], object]:
-    return lambda: train_basket_sasrec(task, seed=0, epochs=1)
+    return lambda: train_basket_sasrec(task, seed=0, settings=SASRecTraining(epochs=1))
 
 
 def _attention(length: int) -> Callable[[], object]:

@@ -16,16 +16,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from prodassoc_lab.validation import positive_int
+from prodassoc_lab.validation import TransactionDataError, positive_int, require_columns
 
 BASKET = "basket_id"
 ITEM = "product_id"
 QUANTITY = "quantity"
 SALES = "sales_value"
-
-
-class TransactionDataError(ValueError):
-    """Transactions that cannot be analysed; the message says what is wrong and where."""
 
 
 def load_complete_journey() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -110,11 +106,7 @@ def standardize_transactions(
         renames[quantity_col] = QUANTITY
     if sales_col is not None:
         renames[sales_col] = SALES
-    missing = [col for col in renames if col not in table.columns]
-    if missing:
-        raise TransactionDataError(
-            f"{source}: missing column(s) {missing}; the table has {list(table.columns)}"
-        )
+    require_columns(table, renames, source)
     clashes = [std for col, std in renames.items() if std in table.columns and col != std]
     if clashes:
         raise TransactionDataError(
@@ -204,11 +196,7 @@ def clean_transactions(
     """
     if not isinstance(transactions, pd.DataFrame):
         raise TransactionDataError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
-    if BASKET not in transactions.columns or ITEM not in transactions.columns:
-        raise TransactionDataError(
-            f"transactions need columns {BASKET!r} and {ITEM!r} "
-            f"(use standardize_transactions); got {list(transactions.columns)}"
-        )
+    require_columns(transactions, [BASKET, ITEM], "transactions", hint="use standardize_transactions")
     if transactions.empty:
         raise TransactionDataError("transactions: the table has no rows")
     for col in (QUANTITY, SALES):
@@ -223,10 +211,7 @@ def clean_transactions(
     if products is not None:
         if not isinstance(products, pd.DataFrame):
             raise TransactionDataError(f"products: expected a pandas DataFrame, got {type(products).__name__}")
-        if ITEM not in products.columns:
-            raise TransactionDataError(
-                f"products: missing column {ITEM!r}; the table has {list(products.columns)}"
-            )
+        require_columns(products, [ITEM], "products")
         known = kept[ITEM].isin(products[ITEM])
         kept = _drop(kept, ~known, "product not in product table", removed)
     duplicated = kept.duplicated([BASKET, ITEM])
@@ -351,11 +336,8 @@ def basket_matrix(transactions: pd.DataFrame, by: str = BASKET) -> BasketMatrix:
     """
     if not isinstance(transactions, pd.DataFrame):
         raise TransactionDataError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
+    require_columns(transactions, [by, ITEM], "transactions")
     for col in (by, ITEM):
-        if col not in transactions.columns:
-            raise TransactionDataError(
-                f"transactions: missing column {col!r}; the table has {list(transactions.columns)}"
-            )
         _check_ids(transactions[col], col, "transactions")
     if transactions.empty:
         raise TransactionDataError("transactions: the table has no rows")

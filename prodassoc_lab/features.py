@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from prodassoc_lab.validation import require_columns
+
 FEATURES = [
     "log baskets",
     "log households",
@@ -55,10 +57,8 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
         raise TypeError(f"product_ids must be a pandas Index, got {type(product_ids).__name__}")
     if len(product_ids) < 2 or not product_ids.is_unique:
         raise ValueError("product_ids must name two or more distinct products: features are standardized over them")
-    missing = [c for c in ("product_id", "basket_id", "household_id", "quantity", "sales_value",
-                           "retail_disc", "coupon_disc", "transaction_timestamp") if c not in transactions.columns]
-    if missing:
-        raise ValueError(f"transactions lack column(s) {missing}")
+    require_columns(transactions, ("product_id", "basket_id", "household_id", "quantity", "sales_value",
+                                   "retail_disc", "coupon_disc", "transaction_timestamp"), "transactions")
     lines = transactions[transactions.product_id.isin(product_ids)]
     unknown = product_ids.difference(lines.product_id.unique())
     if len(unknown):

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError
 from prodassoc_lab.rules import cooccurrence_p_value, cooccurring_pairs, lift, npmi
-from prodassoc_lab.validation import finite_float, positive_int
+from prodassoc_lab.validation import bounded_float, finite_float, positive_int, require_columns
 
 WEIGHTS = ("count", "lift", "npmi")
 LABELS = ("department", "product_category", "product_type")
@@ -43,9 +43,7 @@ class ProductGraph:
         for table, name, columns in tables:
             if not isinstance(table, pd.DataFrame):
                 raise ValueError(f"ProductGraph.{name} must be a pandas DataFrame, got {type(table).__name__}")
-            missing = [c for c in columns if c not in table.columns]
-            if missing:
-                raise ValueError(f"ProductGraph.{name} lacks column(s) {missing}; it has {list(table.columns)}")
+            require_columns(table, columns, f"ProductGraph.{name}")
         if not self.nodes[ITEM].is_unique:
             repeated = self.nodes[ITEM][self.nodes[ITEM].duplicated()]
             raise ValueError(f"ProductGraph.nodes repeats product ids, e.g. {list(repeated[:3])}")
@@ -207,8 +205,7 @@ def product_graph(
     if weight not in WEIGHTS:
         raise ValueError(f"unknown weight {weight!r}; choose one of {list(WEIGHTS)}")
     top_k = None if top_k is None else positive_int(top_k, "top_k")
-    if ITEM not in products.columns:
-        raise ValueError(f"products: missing column {ITEM!r}; the table has {list(products.columns)}")
+    require_columns(products, [ITEM], "products")
     if pairs is None:
         try:
             a, b, n_ab = cooccurring_pairs(baskets, min_count)
@@ -231,9 +228,7 @@ def product_graph(
     if min_weight is not None:
         edges = edges[edges.weight >= finite_float(min_weight, "min_weight")]
     if max_p_value is not None:
-        level = finite_float(max_p_value, "max_p_value", "a probability in (0, 1]")
-        if not 0 < level <= 1:
-            raise ValueError(f"max_p_value must be a probability in (0, 1], got {max_p_value!r}")
+        level = bounded_float(max_p_value, "max_p_value", 0, 1, low_open=True)
         edges = edges.assign(p_value=cooccurrence_p_value(
             edges["count"].to_numpy(), counts[edges.source], counts[edges.target], n))
         edges = edges[edges.p_value < level]
@@ -274,8 +269,7 @@ def _top_k_either_end(edges: pd.DataFrame, num_nodes: int, k: int) -> np.ndarray
 def _node_table(baskets: BasketMatrix, products: pd.DataFrame) -> pd.DataFrame:
     nodes = pd.DataFrame({ITEM: baskets.product_ids, "frequency": baskets.product_counts().to_numpy()})
     label_columns = [col for col in LABELS if col in products.columns]
-    if ITEM not in products.columns:
-        raise TransactionDataError(f"products: missing column {ITEM!r}; the table has {list(products.columns)}")
+    require_columns(products, [ITEM], "products")
     repeated = products[ITEM][products[ITEM].duplicated()]
     if len(repeated):
         raise TransactionDataError(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from prodassoc_lab.data import BasketMatrix
-from prodassoc_lab.validation import positive_int
+from prodassoc_lab.validation import positive_int, require_columns
 
 PAIR_COLUMNS = [
     "product_a",
@@ -173,9 +173,7 @@ def directed_rules(pairs: pd.DataFrame) -> pd.DataFrame:
     The columns follow mlxtend's ``association_rules`` names so that the two can
     be compared row by row.
     """
-    missing = sorted(set(PAIR_COLUMNS) - set(pairs.columns))
-    if missing:
-        raise ValueError(f"pairs lack column(s) {missing}; pass the output of pair_statistics")
+    require_columns(pairs, PAIR_COLUMNS, "pairs", hint="pass the output of pair_statistics")
     forward = pd.DataFrame(
         {
             "antecedent": pairs["product_a"],

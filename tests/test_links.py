@@ -16,10 +16,10 @@ from prodassoc_lab.data import basket_matrix
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.links.baselines import adamic_adar, common_neighbours, jaccard, preferential_attachment
 from prodassoc_lab.links.cli import main as link_experiment_main
-from prodassoc_lab.links.cold_start import PartnerPredictor, fit_attribute_encoder
+from prodassoc_lab.links.cold_start import AttributeTraining, PartnerPredictor, fit_attribute_encoder
 from prodassoc_lab.links.evaluation import LinkTask, link_metrics, sampled_roc_auc, top_candidates
 from prodassoc_lab.links.features import CatalogueFeatures, catalogue_text, product_attributes
-from prodassoc_lab.links.models import LinkEncoder, link_data, pair_scores, train_link_encoder
+from prodassoc_lab.links.models import LinkEncoder, LinkTraining, link_data, pair_scores, train_link_encoder
 from prodassoc_lab.links.task import time_split
 from prodassoc_lab.rules import cooccurrence_p_value
 
@@ -107,7 +107,7 @@ def test_bad_split_arguments_are_refused(kwargs, message):
 
 def test_a_split_needs_integer_weeks():
     transactions, products = shop()
-    with pytest.raises(ValueError, match="need a 'week' column"):
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['week'\]; the table has .*; a time split needs"):
         time_split(transactions.drop(columns="week"), products)
     with pytest.raises(ValueError, match="integer week numbers"):
         time_split(transactions.assign(week=transactions.week.astype(float)), products)
@@ -238,7 +238,7 @@ def test_the_catalogue_text_and_features():
         CatalogueFeatures().tfidf(attributes)
     with pytest.raises(ValueError, match="unit_price must be a positive number"):
         features.transform(attributes.assign(unit_price=0.0))
-    with pytest.raises(ValueError, match="lack column"):
+    with pytest.raises(ValueError, match=r"attributes: missing column\(s\) \['brand'\]"):
         catalogue_text(attributes.drop(columns="brand"))
     with pytest.raises(ValueError, match="no purchase line"):
         product_attributes(transactions[transactions.product_id != 5], products, ids)
@@ -270,8 +270,9 @@ def test_training_is_repeatable_and_gives_one_embedding_per_product():
     graph = random_product_graph()
     features = pd.DataFrame(np.random.default_rng(0).normal(size=(graph.num_nodes, 6)), index=graph.nodes.product_id)
     data = link_data(features, graph)
-    run = train_link_encoder(data, "sage", seed=0, epochs=20, hidden=8, eval_every=5)
-    again = train_link_encoder(data, "sage", seed=0, epochs=20, hidden=8, eval_every=5)
+    settings = LinkTraining(epochs=20, hidden=8, eval_every=5)
+    run = train_link_encoder(data, "sage", seed=0, settings=settings)
+    again = train_link_encoder(data, "sage", seed=0, settings=settings)
     assert run.embeddings.shape == (graph.num_nodes, 8) and run.losses == again.losses and len(run.losses) == 20
     assert run.scores(np.array([0, 1])).shape == (2, graph.num_nodes) and 0 < run.best_epoch <= 20
 
@@ -279,6 +280,7 @@ def test_training_is_repeatable_and_gives_one_embedding_per_product():
 def test_too_small_a_graph_for_a_validation_split_is_refused(split):
     transactions, products = shop()
     known = split.known_ids
+    assert run.training.validated_epochs == [5, 10, 15, 20] and run.val_score == run.training.best_score
     features = pd.DataFrame(np.ones((len(known), 2)), index=known)
     with pytest.raises(ValueError, match="too few edges"):
         train_link_encoder(link_data(features, split.earlier_graph), "gcn", seed=0)
@@ -293,7 +295,8 @@ def test_the_cold_start_predictor_ranks_known_products_for_a_new_one():
     nodes = pd.DataFrame({"product_id": ids, "product_type": attributes.product_type.to_numpy()})
     embeddings, bias = torch.randn(8, 4), torch.zeros(8)
     edge_index = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
-    encoder, loss = fit_attribute_encoder(known_features, embeddings, bias, edge_index, seed=0, epochs=10)
+    encoder, loss = fit_attribute_encoder(known_features, embeddings, bias, edge_index, seed=0,
+                                          settings=AttributeTraining(epochs=10))
     assert math.isfinite(loss)
     predictor = PartnerPredictor(catalogue, encoder, embeddings, bias, nodes, known_features)
     new = product_attributes(transactions, products, pd.Index([9]))

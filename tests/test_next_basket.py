@@ -24,6 +24,8 @@ from prodassoc_lab.next_basket.evaluation import basket_metrics, recommend
 from prodassoc_lab.next_basket.experiment import explore_only, hybrid_lists
 from prodassoc_lab.next_basket.models import (
     BasketSASRec,
+    LightGCNTraining,
+    SASRecTraining,
     basket_windows,
     household_product_adjacency,
     household_product_edges,
@@ -252,8 +254,8 @@ def test_sequence_model_is_causal(task):
 
 
 def test_sequence_training_is_repeatable(task):
-    first = train_basket_sasrec(task, seed=3, epochs=2, dim=8, window=4, batch_size=4)
-    second = train_basket_sasrec(task, seed=3, epochs=2, dim=8, window=4, batch_size=4)
+    first = train_basket_sasrec(task, seed=3, settings=SASRecTraining(epochs=2, dim=8, window=4, batch_size=4))
+    second = train_basket_sasrec(task, seed=3, settings=SASRecTraining(epochs=2, dim=8, window=4, batch_size=4))
     assert first.validation_recall == second.validation_recall
     assert np.array_equal(sequence_scores(first.model, task, "test"), sequence_scores(second.model, task, "test"))
 
@@ -261,11 +263,11 @@ def test_sequence_training_is_repeatable(task):
 def test_sequence_training_needs_two_history_baskets():
     short = next_basket_task(shop(trips=3), n_products=20, min_history=1)
     with pytest.raises(ValueError, match="at least 2 baskets before each validation basket"):
-        train_basket_sasrec(short, seed=0, epochs=1)
+        train_basket_sasrec(short, seed=0, settings=SASRecTraining(epochs=1))
 
 
 def test_lightgcn_propagation_and_recommend(task):
-    run = train_lightgcn(task, seed=0, epochs=2, dim=8, batch_size=64)
+    run = train_lightgcn(task, seed=0, settings=LightGCNTraining(epochs=2, dim=8, batch_size=64))
     edges = household_product_edges(task, "test")
     dense = torch.zeros(task.n_households + task.n_products, task.n_households + task.n_products)
     dense[edges[0], edges[1]] = 1

@@ -61,7 +61,7 @@ def test_bad_min_count(four_baskets, bad):
 
 
 def test_directed_rules_need_pair_columns():
-    with pytest.raises(ValueError, match="pairs lack column"):
+    with pytest.raises(ValueError, match=r"pairs: missing column\(s\) .*; pass the output of pair_statistics"):
         directed_rules(pd.DataFrame({"product_a": [1]}))
 
 

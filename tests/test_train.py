@@ -56,6 +56,10 @@ def test_comparison_table_has_every_method_and_seed(planted_communities):
     assert list(dict.fromkeys(table.method)) == methods and len(table) == len(runs) == 12
     assert list(summarize(table).index) == methods
     assert (table[table.method == "seed"]["epochs run"] == 5).all()
+    seed0 = {run.model: run for run in runs if run.seed == 0}
+    assert seed0["seed"].training.epochs_run == 5 and seed0["seed"].best_epoch == seed0["seed"].training.best_epoch
+    assert all(seed0[name].training is None and seed0[name].epochs_run == 0
+               for name in ("majority", "label propagation", "seed + C&S"))
 
 
 def test_training_needs_the_sparse_adjacency(planted_communities):
@@ -152,7 +156,7 @@ def test_features_hold_no_label_text():
     assert features.mean().abs().max() < 1e-12
     with pytest.raises(ValueError, match=r"1 product\(s\) have no purchase line, e\.g\. \[4\]"):
         product_features(lines, products, pd.Index([1, 4]))
-    with pytest.raises(ValueError, match=r"transactions lack column\(s\) \['retail_disc'\]"):
+    with pytest.raises(ValueError, match=r"transactions: missing column\(s\) \['retail_disc'\]"):
         product_features(lines.drop(columns="retail_disc"), products, pd.Index([1, 2]))
 
 

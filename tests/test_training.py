@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from prodassoc_lab.graph import ProductGraph
-from prodassoc_lab.links.cold_start import fit_attribute_encoder
-from prodassoc_lab.links.models import link_data, train_link_encoder
-from prodassoc_lab.next_basket.models import train_basket_sasrec, train_lightgcn
+from prodassoc_lab.links.cold_start import AttributeTraining, fit_attribute_encoder
+from prodassoc_lab.links.experiment import RehearsalTraining
+from prodassoc_lab.links.models import LinkTraining, link_data, train_link_encoder
+from prodassoc_lab.next_basket.models import LightGCNTraining, SASRecTraining, train_basket_sasrec, train_lightgcn
 from prodassoc_lab.next_basket.task import next_basket_task
 from prodassoc_lab.training import EarlyStopping, TrainingRun, train_with_early_stopping
 
@@ -122,16 +123,19 @@ def test_a_diverging_link_encoder_raises():
     graph = product_graph()
     features = pd.DataFrame(np.random.default_rng(0).normal(size=(graph.num_nodes, 6)), index=graph.nodes.product_id)
     with pytest.raises(FloatingPointError, match=r"encoder: the training loss is (nan|inf) at epoch \d+"):
-        train_link_encoder(link_data(features, graph), "gcn", seed=0, epochs=20, hidden=8, lr=1e30, eval_every=5)
+        train_link_encoder(link_data(features, graph), "gcn", seed=0,
+                           settings=LinkTraining(epochs=20, hidden=8, lr=1e30, eval_every=5))
 
 
 def test_a_diverging_attribute_encoder_raises():
     embeddings, bias = torch.randn(8, 4) * 10, torch.zeros(8)
     edge_index = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 0, 3, 2, 5, 4]])
     features = torch.randn(8, 3)
-    assert math.isfinite(fit_attribute_encoder(features, embeddings, bias, edge_index, seed=0, epochs=5)[1])
+    assert math.isfinite(fit_attribute_encoder(features, embeddings, bias, edge_index, seed=0,
+                                                   settings=AttributeTraining(epochs=5))[1])
     with pytest.raises(FloatingPointError, match=r"attribute encoder: the .* is (nan|inf) at epoch \d+"):
-        fit_attribute_encoder(features, embeddings, bias, edge_index, seed=0, epochs=20, lr=1e30)
+        fit_attribute_encoder(features, embeddings, bias, edge_index, seed=0,
+                              settings=AttributeTraining(epochs=20, lr=1e30))
 
 
 def shop(n_households: int = 12, trips: int = 9, n_products: int = 30) -> pd.DataFrame:
@@ -152,15 +156,37 @@ def task():
 
 
 def test_next_basket_runs_keep_their_training_record(task):
-    run = train_basket_sasrec(task, seed=3, epochs=3, dim=8, window=4, batch_size=4)
+    run = train_basket_sasrec(task, seed=3, settings=SASRecTraining(epochs=3, dim=8, window=4, batch_size=4))
     assert run.validation_recall == run.training.scores and len(run.training.losses) == 3
     assert run.best_epoch == int(np.argmax(run.validation_recall)) + 1 and not run.model.training
 
 
 @pytest.mark.parametrize("train", [
-    lambda task: train_basket_sasrec(task, seed=0, epochs=5, dim=8, window=4, batch_size=4, lr=1e30),
-    lambda task: train_lightgcn(task, seed=0, epochs=5, dim=8, lr=1e30),
+    lambda task: train_basket_sasrec(task, seed=0,
+                                 settings=SASRecTraining(epochs=5, dim=8, window=4, batch_size=4, lr=1e30)),
+    lambda task: train_lightgcn(task, seed=0, settings=LightGCNTraining(epochs=5, dim=8, lr=1e30)),
 ])
 def test_diverging_next_basket_models_raise(task, train):
     with pytest.raises(FloatingPointError, match=r"the (training loss|validation score) is (nan|inf) at epoch \d+"):
         train(task)
+
+
+@pytest.mark.parametrize(("settings", "field", "value"), [
+    (LinkTraining, "eval_every", 300),
+    (LinkTraining, "weight_decay", -1.0),
+    (RehearsalTraining, "val_share", 1.0),
+    (RehearsalTraining, "negatives", 0),
+    (AttributeTraining, "val_share", 0.0),
+    (AttributeTraining, "lr", math.nan),
+    (SASRecTraining, "window", 0),
+    (LightGCNTraining, "lambda_reg", -1e-4),
+])
+def test_training_settings_are_checked_when_made(settings, field, value):
+    assert settings() == settings()  # the defaults are valid
+    with pytest.raises(ValueError, match=field):
+        settings(**{field: value})
+
+
+def test_trainers_take_only_their_own_settings(task):
+    with pytest.raises(TypeError, match="settings must be a LightGCNTraining"):
+        train_lightgcn(task, seed=0, settings=SASRecTraining())

@@ -58,19 +58,38 @@ class AttributeEncoder(torch.nn.Module):
         return self.net(attributes)
 
 
+@dataclass(frozen=True)
+class AttributeTraining:
+    """The settings of :func:`fit_attribute_encoder`, checked when made (chapter 8).
+
+    Attributes:
+        epochs (int): epochs to train; the one with the lowest validation loss is kept. (default: ``300``)
+        lr (float): Adam's learning rate. (default: ``0.01``)
+        val_share (float): share of the products with partners held out as if new, in (0, 1). (default: ``0.1``)
+    """
+
+    epochs: int = 300
+    lr: float = 0.01
+    val_share: float = 0.1
+
+    def __post_init__(self) -> None:
+        positive_int(self.epochs, "epochs")
+        positive_float(self.lr, "lr")
+        if not 0 < self.val_share < 1:
+            raise ValueError(f"val_share must be in (0, 1), got {self.val_share!r}")
+
+
 def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, edge_index: Tensor, seed: int,
-                          epochs: int = 300, lr: float = 0.01,
-                          val_share: float = 0.1) -> tuple[AttributeEncoder, float]:
+                          settings: AttributeTraining = AttributeTraining()) -> tuple[AttributeEncoder, float]:
     """Fit :math:`g` so that a known product's attributes rank its own partners above random products.
 
     ``edge_index`` holds the earlier graph's edges (both directions). A share
     ``val_share`` of the products with partners is held out as if new: the epoch whose
     validation loss on their edges is lowest is kept. Returns the encoder and
-    that loss.
+    that loss. ``settings`` are the :class:`AttributeTraining`.
     """
-    epochs, lr = positive_int(epochs, "epochs"), positive_float(lr, "lr")
-    if not 0 < val_share < 1:
-        raise ValueError(f"val_share must be in (0, 1), got {val_share!r}")
+    if not isinstance(settings, AttributeTraining):
+        raise TypeError(f"settings must be an AttributeTraining, got {type(settings).__name__}")
     n = embeddings.size(0)
     if features.size(0) != n or bias.shape != (n,):
         raise ValueError(f"features ({features.size(0)} rows), embeddings ({n}) and bias {tuple(bias.shape)} "
@@ -81,12 +100,12 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
     if len(with_partners) < 2:
         raise ValueError("fitting needs at least two products with partners: one to fit, one to validate")
     held_out = torch.zeros(n, dtype=torch.bool)
-    size = min(max(1, int(val_share * len(with_partners))), len(with_partners) - 1)
+    size = min(max(1, int(settings.val_share * len(with_partners))), len(with_partners) - 1)
     held_out[torch.from_numpy(rng.choice(with_partners, size, replace=False))] = True
     splits = {name: edge_index[:, mask] for name, mask in (("train", ~held_out[source]), ("val", held_out[source]))}
     embeddings, bias = embeddings.detach(), bias.detach()
     encoder = AttributeEncoder(features.size(1), embeddings.size(1))
-    optimizer = torch.optim.Adam(encoder.parameters(), lr=lr, weight_decay=1e-4)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=settings.lr, weight_decay=1e-4)
     negatives_val = torch.from_numpy(rng.integers(0, n, splits["val"].size(1)))
 
     def loss_of(pairs: Tensor, negatives: Tensor) -> Tensor:
@@ -106,7 +125,8 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
         return loss.item()
 
     run = train_with_early_stopping(encoder, train_step, lambda: loss_of(splits["val"], negatives_val).item(),
-                                    EarlyStopping(epochs, higher_is_better=False), name="attribute encoder", lr=lr)
+                                    EarlyStopping(settings.epochs, higher_is_better=False), name="attribute encoder",
+                                    lr=settings.lr)
     return encoder, run.best_score
 
 

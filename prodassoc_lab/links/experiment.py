@@ -40,7 +40,7 @@ from prodassoc_lab.links.task import TimeSplit, time_split
 from prodassoc_lab.ranking import top_k
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.rules import lift
-from prodassoc_lab.validation import bounded_int, positive_float, positive_int
+from prodassoc_lab.validation import bounded_int, non_negative_float, positive_float, positive_int
 
 MIN_BASKETS = 50  # baskets before the cut-off that make a product "known"
 K = 20  # the length of the list a shop would show; the tables report Recall@K, NDCG@K and MRR@K
@@ -148,8 +148,41 @@ def rehearsal_experiments(transactions: pd.DataFrame, products: pd.DataFrame, cu
     return rehearsal, link_experiment(transactions, products, cutoff_week, catalogue=rehearsal.catalogue)
 
 
-def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int, epochs: int = 150, lr: float = 0.01,
-                       negatives: int = 4, val_share: float = 0.2, eval_every: int = 10, hidden: int = 64) -> LinkRun:
+@dataclass(frozen=True)
+class RehearsalTraining:
+    """The settings of :func:`train_on_rehearsal`, checked when made (chapter 8).
+
+    Attributes:
+        epochs (int): epochs to train; the best one by validation Recall@K is kept. (default: ``150``)
+        lr (float): Adam's learning rate. (default: ``0.01``)
+        negatives (int): random pairs per positive pair and epoch. (default: ``4``)
+        val_share (float): share of the rehearsal's new pairs held out for validation, in (0, 1). (default: ``0.2``)
+        eval_every (int): validate every this many epochs (and at the last), at most ``epochs``. (default: ``10``)
+        hidden (int): size of the hidden layer and of the embeddings. (default: ``64``)
+        weight_decay (float): Adam's weight decay, ≥ 0. (default: ``5e-4``)
+    """
+
+    epochs: int = 150
+    lr: float = 0.01
+    negatives: int = 4
+    val_share: float = 0.2
+    eval_every: int = 10
+    hidden: int = 64
+    weight_decay: float = 5e-4
+
+    def __post_init__(self) -> None:
+        positive_int(self.epochs, "epochs")
+        positive_int(self.negatives, "negatives")
+        bounded_int(self.eval_every, "eval_every", 1, self.epochs + 1)
+        positive_int(self.hidden, "hidden")
+        positive_float(self.lr, "lr")
+        non_negative_float(self.weight_decay, "weight_decay")
+        if not 0 < self.val_share < 1:
+            raise ValueError(f"val_share must be in (0, 1), got {self.val_share!r}")
+
+
+def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int,
+                       settings: RehearsalTraining = RehearsalTraining()) -> LinkRun:
     """Train a :class:`~prodassoc_lab.links.models.LinkEncoder` on the rehearsal's new associations.
 
     Messages run over the rehearsal's earlier graph; the positives are its new
@@ -157,17 +190,14 @@ def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int, epochs: 
     ``negative_sampling`` (never a graph edge or a positive). A share
     ``val_share`` of the new pairs is held out, and the epoch with the best
     Recall@K on them is kept. Apply the result to the real task with
-    ``run.on(experiment.data)``.
+    ``run.on(experiment.data)``. ``settings`` are the :class:`RehearsalTraining`.
     """
-    epochs, negatives = positive_int(epochs, "epochs"), positive_int(negatives, "negatives")
-    eval_every = bounded_int(eval_every, "eval_every", 1, epochs + 1)
-    lr = positive_float(lr, "lr")
-    if not 0 < val_share < 1:
-        raise ValueError(f"val_share must be in (0, 1), got {val_share!r}")
+    if not isinstance(settings, RehearsalTraining):
+        raise TypeError(f"settings must be a RehearsalTraining, got {type(settings).__name__}")
     data, split = rehearsal.data, rehearsal.split
     rng = set_seed(seed)
     order = rng.permutation(len(split.new_pairs))
-    n_val = max(1, int(val_share * len(order)))
+    n_val = max(1, int(settings.val_share * len(order)))
     val_pairs, train_pairs = split.new_pairs.iloc[order[:n_val]], split.new_pairs.iloc[order[n_val:]]
     if train_pairs.empty:
         raise ValueError(f"the rehearsal has {len(order)} new pair(s): too few to train and validate on")
@@ -175,17 +205,17 @@ def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int, epochs: 
     pairs = torch.from_numpy(train_pairs[["source", "target"]].to_numpy().T.copy())
     positives = torch.cat([pairs, pairs.flip(0)], dim=1)
     not_negative = torch.cat([data.edge_index, positives], dim=1)
-    model = LinkEncoder(kind, data.num_features, hidden)
+    model = LinkEncoder(kind, data.num_features, settings.hidden)
     rows = torch.from_numpy(val_task.queries)
 
     def validation_recall(embeddings: torch.Tensor, bias: torch.Tensor) -> float:
         return link_metrics((embeddings[rows] @ embeddings.T + bias[None, :]).numpy(), val_task)[f"Recall@{K}"]
 
-    best_recall, best_epoch, losses = fit_encoder(model, data.x, data.adj_t, positives, not_negative, validation_recall,
-                                                  epochs, lr, 5e-4, eval_every, negatives)
+    training = fit_encoder(model, data.x, data.adj_t, positives, not_negative, validation_recall, settings.epochs,
+                           settings.lr, settings.weight_decay, settings.eval_every, settings.negatives)
     with torch.no_grad():
         embeddings, bias = model(data.x, data.adj_t)
-    return LinkRun(kind, seed, model, embeddings, bias, best_epoch, best_recall, f"Recall@{K}", losses)
+    return LinkRun(kind, seed, model, embeddings, bias, training, f"Recall@{K}")
 
 
 def partner_predictor(experiment: LinkExperiment, run: LinkRun, seed: int) -> PartnerPredictor:

@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from prodassoc_lab.data import ITEM
 from prodassoc_lab.features import median_unit_price
-from prodassoc_lab.validation import positive_int, seed_value
+from prodassoc_lab.validation import positive_int, require_columns, seed_value
 
 ATTRIBUTES = ("department", "product_category", "product_type", "brand", "manufacturer_id", "package_size",
               "unit_price")
@@ -33,9 +33,7 @@ def product_attributes(transactions: pd.DataFrame, products: pd.DataFrame, produ
     """
     if not isinstance(product_ids, pd.Index) or not product_ids.is_unique:
         raise ValueError("product_ids must be a pandas Index of distinct product ids")
-    missing = [c for c in ATTRIBUTES[:-1] if c not in products.columns]
-    if missing:
-        raise ValueError(f"products lack column(s) {missing}")
+    require_columns(products, ATTRIBUTES[:-1], "products")
     lines = transactions[transactions[ITEM].isin(product_ids)]
     price = median_unit_price(lines).reindex(product_ids)
     if price.isna().any():
@@ -51,9 +49,7 @@ def catalogue_text(attributes: pd.DataFrame) -> pd.Series:
     ``"dept_produce"`` and ``"maker_69"`` cannot collide with words of the type
     text, and a package size such as ``"12 OZ"`` contributes ``12`` and ``oz``.
     """
-    missing = [c for c in ATTRIBUTES[:-1] if c not in attributes.columns]
-    if missing:
-        raise ValueError(f"attributes lack column(s) {missing}; expected {list(ATTRIBUTES)}")
+    require_columns(attributes, ATTRIBUTES[:-1], "attributes")
     text = attributes[["product_category", "product_type", "package_size"]].fillna("").astype(str).agg(" ".join, axis=1)
     department = "dept_" + attributes.department.fillna("none").astype(str).str.replace(r"\W+", "_", regex=True)
     brand = "brand_" + attributes.brand.fillna("none").astype(str)
@@ -104,8 +100,7 @@ class CatalogueFeatures:
 
 
 def _log_price(attributes: pd.DataFrame) -> np.ndarray:
-    if "unit_price" not in attributes.columns:
-        raise ValueError("attributes lack column 'unit_price'")
+    require_columns(attributes, ["unit_price"], "attributes")
     price = pd.to_numeric(attributes.unit_price, errors="coerce").to_numpy(dtype=float)
     if not (np.isfinite(price) & (price > 0)).all():
         raise ValueError("unit_price must be a positive number for every product")

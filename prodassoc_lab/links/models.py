@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.pyg_data import require_adjacency, sparse_adjacency
 from prodassoc_lab.reproducibility import set_seed
-from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
+from prodassoc_lab.training import EarlyStopping, TrainingRun, train_with_early_stopping
 from prodassoc_lab.validation import bounded_int, non_negative_float, positive_float, positive_int
 
 # Not chapter 7's cached GCN: here one model sees two graphs (training edges, then all edges).
@@ -92,17 +92,34 @@ def pair_scores(embeddings: Tensor, bias: Tensor, pairs: Tensor) -> Tensor:
 
 @dataclass
 class LinkRun:
-    """A trained encoder, the embeddings and popularity terms it gives on the full earlier graph, and its record."""
+    """A trained encoder, the embeddings and popularity terms it gives on the full earlier graph, and its record.
+
+    ``training`` is the record of :func:`fit_encoder` (``None`` for an encoder
+    trained elsewhere); ``val_metric`` names its validation score.
+    """
 
     kind: str
     seed: int
     model: LinkEncoder
     embeddings: Tensor
     bias: Tensor
-    best_epoch: int
-    val_score: float
+    training: TrainingRun | None = None
     val_metric: str = "ROC-AUC"
-    losses: list[float] = field(default_factory=list)
+
+    @property
+    def best_epoch(self) -> int:
+        """The kept epoch (0 without a training record)."""
+        return self.training.best_epoch if self.training is not None else 0
+
+    @property
+    def val_score(self) -> float:
+        """The kept epoch's validation score, ``val_metric`` (NaN without a training record)."""
+        return self.training.best_score if self.training is not None else float("nan")
+
+    @property
+    def losses(self) -> list[float]:
+        """The training loss of every epoch run."""
+        return self.training.losses if self.training is not None else []
 
     def on(self, data: Data) -> LinkRun:
         """The same trained model, with embeddings computed on another graph (e.g. a later one)."""
@@ -138,8 +155,8 @@ def link_data(features: pd.DataFrame, graph: ProductGraph) -> Data:
 
 def fit_encoder(model: LinkEncoder, x: Tensor, adjacency: Tensor, positives: Tensor, not_negative: Tensor,
                 validate: Callable[[Tensor, Tensor], float], epochs: int, lr: float, weight_decay: float,
-                eval_every: int, negatives: int = 1) -> tuple[float, int, list[float]]:
-    """The training loop both ways of chapter 8 share; returns ``(best validation score, its epoch, losses)``.
+                eval_every: int, negatives: int = 1) -> TrainingRun:
+    """The training loop both ways of chapter 8 share; returns the record of the run.
 
     Each epoch: embed with messages over ``adjacency``, score the directed
     ``positives`` (shape ``(2, P)``) against ``negatives × P`` random pairs from
@@ -162,23 +179,47 @@ def fit_encoder(model: LinkEncoder, x: Tensor, adjacency: Tensor, positives: Ten
         optimizer.step()
         return loss.item()
 
-    run = train_with_early_stopping(model, train_step, lambda: validate(*model(x, adjacency)),
-                                    EarlyStopping(epochs, eval_every=eval_every), name=f"{model.kind} encoder", lr=lr)
-    return run.best_score, run.best_epoch, run.losses
+    return train_with_early_stopping(model, train_step, lambda: validate(*model(x, adjacency)),
+                                     EarlyStopping(epochs, eval_every=eval_every), name=f"{model.kind} encoder", lr=lr)
 
 
-def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidden: int = 64, lr: float = 0.02,
-                       weight_decay: float = 5e-4, eval_every: int = 10) -> LinkRun:
+@dataclass(frozen=True)
+class LinkTraining:
+    """The settings of :func:`train_link_encoder`, checked when made (chapter 8).
+
+    Attributes:
+        epochs (int): epochs to train; the best one by validation ROC-AUC is kept. (default: ``200``)
+        hidden (int): size of the hidden layer and of the embeddings. (default: ``64``)
+        lr (float): Adam's learning rate. (default: ``0.02``)
+        weight_decay (float): Adam's weight decay, ≥ 0. (default: ``5e-4``)
+        eval_every (int): validate every this many epochs (and at the last), at most ``epochs``. (default: ``10``)
+    """
+
+    epochs: int = 200
+    hidden: int = 64
+    lr: float = 0.02
+    weight_decay: float = 5e-4
+    eval_every: int = 10
+
+    def __post_init__(self) -> None:
+        positive_int(self.epochs, "epochs")
+        positive_int(self.hidden, "hidden")
+        bounded_int(self.eval_every, "eval_every", 1, self.epochs + 1)
+        positive_float(self.lr, "lr")
+        non_negative_float(self.weight_decay, "weight_decay")
+
+
+def train_link_encoder(data: Data, kind: str, seed: int, settings: LinkTraining = LinkTraining()) -> LinkRun:
     """Train a :class:`LinkEncoder` to tell the graph's edges from random pairs; keep the epoch with the best
     validation AUC.
 
     ``RandomLinkSplit`` holds out 10 % of the edges, with as many random
     non-edges, for validation; the rest carry the messages and are the
     positives of each epoch, against as many fresh negatives from
-    ``negative_sampling``.
+    ``negative_sampling``. ``settings`` are the :class:`LinkTraining`.
     """
-    epochs, eval_every = positive_int(epochs, "epochs"), bounded_int(eval_every, "eval_every", 1, epochs + 1)
-    lr, weight_decay = positive_float(lr, "lr"), non_negative_float(weight_decay, "weight_decay")
+    if not isinstance(settings, LinkTraining):
+        raise TypeError(f"settings must be a LinkTraining, got {type(settings).__name__}")
     require_adjacency(data)
     set_seed(seed)
     bare = Data(x=data.x, edge_index=data.edge_index, edge_weight=data.edge_weight, num_nodes=data.num_nodes)
@@ -188,13 +229,13 @@ def train_link_encoder(data: Data, kind: str, seed: int, epochs: int = 200, hidd
         raise ValueError(f"too few edges to hold a tenth out for validation: the graph has "
                          f"{data.edge_index.size(1) // 2} undirected edge(s)")
     train_adjacency = require_adjacency(sparse_adjacency(train))
-    model = LinkEncoder(kind, data.num_features, hidden)
+    model = LinkEncoder(kind, data.num_features, settings.hidden)
 
     def validation_auc(embeddings: Tensor, bias: Tensor) -> float:
         return roc_auc_score(val.edge_label.numpy(), pair_scores(embeddings, bias, val.edge_label_index).numpy())
 
-    best_auc, best_epoch, losses = fit_encoder(model, data.x, train_adjacency, train.edge_label_index, train.edge_index,
-                                               validation_auc, epochs, lr, weight_decay, eval_every)
+    training = fit_encoder(model, data.x, train_adjacency, train.edge_label_index, train.edge_index, validation_auc,
+                           settings.epochs, settings.lr, settings.weight_decay, settings.eval_every)
     with torch.no_grad():
         embeddings, bias = model(data.x, require_adjacency(data))
-    return LinkRun(kind, seed, model, embeddings, bias, best_epoch, float(best_auc), "ROC-AUC", losses)
+    return LinkRun(kind, seed, model, embeddings, bias, training, "ROC-AUC")

@@ -28,7 +28,7 @@ from prodassoc_lab.data import ITEM, BasketMatrix, basket_matrix, filter_product
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.links.evaluation import LinkTask, pair_task
 from prodassoc_lab.rules import cooccurring_pairs
-from prodassoc_lab.validation import bounded_int, positive_int
+from prodassoc_lab.validation import bounded_int, positive_int, require_columns
 
 #: The rule of chapter 8 — bought together in 5 baskets or more, with p < 0.001, and among the 10
 #: highest-NPMI partners of either product.
@@ -111,9 +111,7 @@ def time_split(
     later baskets or more. A product sold before the cut-off but in fewer than
     ``min_baskets`` baskets is neither: it takes part in no task.
     """
-    if WEEK not in transactions.columns:
-        raise ValueError(f"transactions need a {WEEK!r} column to be split by time; "
-                         f"they have {list(transactions.columns)}")
+    require_columns(transactions, [WEEK], "transactions", hint="a time split needs the week of each line")
     weeks = transactions[WEEK]
     if not pd.api.types.is_integer_dtype(weeks):
         raise ValueError(f"transactions.{WEEK} must hold integer week numbers, got {weeks.dtype}")

@@ -14,7 +14,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from prodassoc_lab.next_basket.task import NextBasketTask
 from prodassoc_lab.rules import cooccurring_pairs
-from prodassoc_lab.validation import bounded_int, positive_int
+from prodassoc_lab.validation import bounded_float, bounded_int, positive_int
 
 #: TIFU-KNN's settings for chapter 9, chosen on the validation baskets by
 #: :func:`prodassoc_lab.next_basket.experiment.tune_tifu_knn`.
@@ -64,9 +64,8 @@ def tifu_vectors(task: NextBasketTask, stage: str, group_size: int, within_decay
     its :math:`G` groups.
     """
     group_size = positive_int(group_size, "group_size")
-    for name, value in (("within_decay", within_decay), ("group_decay", group_decay)):
-        if not 0 < value <= 1:
-            raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    within_decay = bounded_float(within_decay, "within_decay", 0, 1, low_open=True)
+    group_decay = bounded_float(group_decay, "group_decay", 0, 1, low_open=True)
     lengths = task.history_lengths(stage)
     owner = np.repeat(np.arange(task.n_households), lengths)
     from_end = np.concatenate([np.arange(n)[::-1] for n in lengths])
@@ -90,8 +89,7 @@ def tifu_knn(task: NextBasketTask, stage: str, group_size: int = TIFU_KNN["group
     score 0 get ``-inf``.
     """
     neighbours = bounded_int(neighbours, "neighbours", 1, task.n_households - 1)
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+    alpha = bounded_float(alpha, "alpha", 0, 1)
     vectors = tifu_vectors(task, stage, group_size, within_decay, group_decay)
     dense = vectors.toarray()
     # one more neighbour than asked, because every household is its own nearest one

@@ -19,6 +19,8 @@ new products are asked for.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -30,7 +32,7 @@ from prodassoc_lab.attention import MultiHeadSelfAttention
 from prodassoc_lab.next_basket.evaluation import NextBasketRun, train_on_validation
 from prodassoc_lab.next_basket.task import NextBasketTask
 from prodassoc_lab.reproducibility import set_seed
-from prodassoc_lab.validation import positive_int
+from prodassoc_lab.validation import non_negative_float, positive_float, positive_int
 
 
 class BasketSASRec(torch.nn.Module):
@@ -159,23 +161,53 @@ def sequence_scores(model: BasketSASRec, task: NextBasketTask, stage: str) -> np
         return model.scores(states[:, -1]).numpy().astype(np.float64)
 
 
-def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, window: int = 16, dim: int = 64,
-                        lr: float = 5e-3, batch_size: int = 256, loss_slots: int = 4, k: int = 10) -> NextBasketRun:
+@dataclass(frozen=True)
+class SASRecTraining:
+    """The settings of :func:`train_basket_sasrec`, checked when made (chapter 9).
+
+    Attributes:
+        epochs (int): epochs to train; the best one by validation Recall@``k`` is kept. (default: ``20``)
+        window (int): baskets the model reads, the last ``window`` before the one it predicts. (default: ``16``)
+        dim (int): size of the product and basket embeddings. (default: ``64``)
+        lr (float): Adam's learning rate. (default: ``5e-3``)
+        batch_size (int): households per mini-batch, at least. (default: ``256``)
+        loss_slots (int): the last window slots whose next baskets enter the loss. (default: ``4``)
+        k (int): length of the validation lists. (default: ``10``)
+    """
+
+    epochs: int = 20
+    window: int = 16
+    dim: int = 64
+    lr: float = 5e-3
+    batch_size: int = 256
+    loss_slots: int = 4
+    k: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "window", "dim", "batch_size", "loss_slots", "k"):
+            positive_int(getattr(self, name), name)
+        positive_float(self.lr, "lr")
+
+
+def train_basket_sasrec(task: NextBasketTask, seed: int, settings: SASRecTraining = SASRecTraining()) -> NextBasketRun:
     """Train :class:`BasketSASRec` on the baskets before the validation targets; keep the best epoch.
 
     Each epoch cuts every household's history at a random basket and, in
     mini-batches of at least ``batch_size`` households, asks the model for the
     baskets that follow its last ``loss_slots`` slots (softmax
     cross-entropy against the basket's products, each weighted ``1/|B|``).
-    The epoch with the best validation Recall@``k`` is kept.
+    The epoch with the best validation Recall@``k`` is kept. ``settings`` are
+    the :class:`SASRecTraining`.
     """
+    if not isinstance(settings, SASRecTraining):
+        raise TypeError(f"settings must be a SASRecTraining, got {type(settings).__name__}")
     rng = set_seed(seed)
-    loss_slots = positive_int(loss_slots, "loss_slots")
+    window, batch_size, loss_slots = settings.window, settings.batch_size, settings.loss_slots
     if task.history_lengths("validation").min() < 2:
         raise ValueError("train_basket_sasrec needs at least 2 baskets before each validation basket (one to read, "
                          "one to predict); build the task with min_history=2 or more")
-    model = BasketSASRec(task.n_products, window=window, dim=dim)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model = BasketSASRec(task.n_products, window=window, dim=settings.dim)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     first, validation = task.offsets[:-1], task.target_rows("validation")
 
     def train_epoch() -> float:
@@ -196,8 +228,8 @@ def train_basket_sasrec(task: NextBasketTask, seed: int, epochs: int = 20, windo
             losses.append(loss.mean().item())
         return float(np.mean(losses))  # the mean of the batches' losses
 
-    return train_on_validation(model, epochs, train_epoch, lambda: sequence_scores(model, task, "validation"), task, k,
-                               lr=lr)
+    return train_on_validation(model, settings.epochs, train_epoch, lambda: sequence_scores(model, task, "validation"),
+                               task, settings.k, lr=settings.lr)
 
 
 def household_product_edges(task: NextBasketTask, stage: str) -> Tensor:
@@ -231,18 +263,49 @@ def lightgcn_scores(model: LightGCN, task: NextBasketTask, stage: str, adjacency
         return (embedding[: task.n_households] @ embedding[task.n_households:].T).numpy().astype(np.float64)
 
 
-def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int = 64, layers: int = 2,
-                   lr: float = 0.005, batch_size: int = 65536, lambda_reg: float = 1e-4, k: int = 10) -> NextBasketRun:
+@dataclass(frozen=True)
+class LightGCNTraining:
+    """The settings of :func:`train_lightgcn`, checked when made (chapter 9).
+
+    Attributes:
+        epochs (int): epochs to train; the best one by validation Recall@``k`` is kept. (default: ``12``)
+        dim (int): size of the household and product embeddings. (default: ``64``)
+        layers (int): propagation layers. (default: ``2``)
+        lr (float): Adam's learning rate. (default: ``0.005``)
+        batch_size (int): bought pairs per mini-batch. (default: ``65536``)
+        lambda_reg (float): weight of the embeddings' L2 term in the BPR loss, ≥ 0. (default: ``1e-4``)
+        k (int): length of the validation lists. (default: ``10``)
+    """
+
+    epochs: int = 12
+    dim: int = 64
+    layers: int = 2
+    lr: float = 0.005
+    batch_size: int = 65536
+    lambda_reg: float = 1e-4
+    k: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "dim", "layers", "batch_size", "k"):
+            positive_int(getattr(self, name), name)
+        positive_float(self.lr, "lr")
+        non_negative_float(self.lambda_reg, "lambda_reg")
+
+
+def train_lightgcn(task: NextBasketTask, seed: int, settings: LightGCNTraining = LightGCNTraining()) -> NextBasketRun:
     """Train LightGCN with BPR (one random product as the negative of each bought pair); keep the best epoch.
 
     The graph and the positive pairs are the purchases before the validation
     targets; the epoch with the best validation Recall@``k`` is kept.
+    ``settings`` are the :class:`LightGCNTraining`.
     """
+    if not isinstance(settings, LightGCNTraining):
+        raise TypeError(f"settings must be a LightGCNTraining, got {type(settings).__name__}")
     set_seed(seed)
-    batch_size = positive_int(batch_size, "batch_size")
+    batch_size, lambda_reg = settings.batch_size, settings.lambda_reg
     n_households = task.n_households
-    model = LightGCN(n_households + task.n_products, positive_int(dim, "dim"), positive_int(layers, "layers"))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model = LightGCN(n_households + task.n_products, settings.dim, settings.layers)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     edges = household_product_edges(task, "validation")
     positives = edges[:, edges[0] < n_households]
     adjacency = household_product_adjacency(task, "validation")
@@ -264,4 +327,4 @@ def train_lightgcn(task: NextBasketTask, seed: int, epochs: int = 12, dim: int =
     def validation_scores() -> np.ndarray:
         return lightgcn_scores(model, task, "validation", adjacency)
 
-    return train_on_validation(model, epochs, train_epoch, validation_scores, task, k, lr=lr)
+    return train_on_validation(model, settings.epochs, train_epoch, validation_scores, task, settings.k, lr=settings.lr)

@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prodassoc_lab.data import BASKET, ITEM, BasketMatrix, TransactionDataError
-from prodassoc_lab.validation import bounded_int, positive_int
+from prodassoc_lab.validation import bounded_int, positive_int, require_columns
 
 HOUSEHOLD = "household_id"
 TIME = "transaction_timestamp"
@@ -124,10 +124,7 @@ def next_basket_task(transactions: pd.DataFrame, n_products: int = 5000, min_his
     min_history = bounded_int(min_history, "min_history", 1)
     if not isinstance(transactions, pd.DataFrame):
         raise TransactionDataError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
-    missing = [col for col in (HOUSEHOLD, BASKET, ITEM, TIME) if col not in transactions.columns]
-    if missing:
-        raise TransactionDataError(f"transactions: missing column(s) {missing}; the table has "
-                                   f"{list(transactions.columns)}")
+    require_columns(transactions, (HOUSEHOLD, BASKET, ITEM, TIME), "transactions")
     lines = transactions[[HOUSEHOLD, BASKET, ITEM, TIME]].drop_duplicates([BASKET, ITEM])
     owners = lines.groupby(BASKET)[HOUSEHOLD].nunique()
     if (owners > 1).any():

@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from torch import Tensor
 from torch_geometric.data import Data
 
+from prodassoc_lab.training import TrainingRun
 from prodassoc_lab.validation import seed_value
 
 MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training only
@@ -122,20 +123,36 @@ def accuracy(scores: Tensor, y: Tensor, mask: Tensor) -> float:
 class RunResult:
     """Test accuracy and macro-F1 of one method on one split, with its training record.
 
-    ``probabilities`` (nodes × classes) are what Correct & Smooth starts from;
-    ``setting`` names a hyperparameter chosen on the validation set, if any.
+    ``training`` is the record of the training run (``None`` for the baselines,
+    which are not trained); ``history`` holds one row per validated epoch with
+    the training loss and the validation metrics; ``probabilities`` (nodes ×
+    classes) are what Correct & Smooth starts from; ``setting`` names a
+    hyperparameter chosen on the validation set, if any.
     """
 
     model: str
     seed: int
     accuracy: float
     macro_f1: float
-    best_epoch: int = 0
-    epochs_run: int = 0
-    seconds_per_epoch: float = 0.0
+    training: TrainingRun | None = field(default=None, repr=False)
     setting: str = ""
     history: list[dict] = field(default_factory=list, repr=False)
     probabilities: Tensor | None = field(default=None, repr=False)
+
+    @property
+    def best_epoch(self) -> int:
+        """The kept epoch (0 for a baseline)."""
+        return self.training.best_epoch if self.training is not None else 0
+
+    @property
+    def epochs_run(self) -> int:
+        """The epochs trained (0 for a baseline)."""
+        return self.training.epochs_run if self.training is not None else 0
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Wall-clock seconds per epoch, validation included (0 for a baseline)."""
+        return self.training.seconds_per_epoch if self.training is not None else 0.0
 
     @property
     def predictions(self) -> Tensor:

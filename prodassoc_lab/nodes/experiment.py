@@ -117,8 +117,7 @@ def train_node_classifier(
                for epoch, loss, row in zip(training.validated_epochs, training.losses, metrics, strict=True)]
     with torch.no_grad():
         probabilities = model(x, adjacency).softmax(dim=1).cpu()
-    return run_result(kind, data, masks, seed, probabilities, best_epoch=training.best_epoch,
-                      epochs_run=training.epochs_run, seconds_per_epoch=training.seconds_per_epoch, history=history)
+    return run_result(kind, data, masks, seed, probabilities, training=training, history=history)
 
 
 def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], smooth: bool = True,

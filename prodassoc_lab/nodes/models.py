@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Real
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +11,7 @@ from torch import Tensor
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 
 from prodassoc_lab.layers import SeedGraphConv
-from prodassoc_lab.validation import positive_int
+from prodassoc_lab.validation import bounded_float, positive_int
 
 GAT_HEADS = 4  # attention heads of GAT's hidden layer
 
@@ -93,8 +92,7 @@ class NodeClassifier(torch.nn.Module):
         if kind == "gat" and hidden % GAT_HEADS:
             raise ValueError(f"gat splits the hidden layer over {GAT_HEADS} heads: hidden must be a multiple of "
                              f"{GAT_HEADS}, got {hidden}")
-        if isinstance(dropout, bool) or not isinstance(dropout, Real) or not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        dropout = bounded_float(dropout, "dropout", 0, 1, high_open=True)
         self.kind, self.dropout, self._spec = kind, dropout, KINDS[kind]
         self.first = self._spec.layer(in_channels, hidden, True, dropout)
         self.second = self._spec.layer(hidden, num_classes, False, dropout)
