@@ -148,8 +148,17 @@ class MultiHeadSelfAttention(torch.nn.Module):
             except RuntimeError as exc:
                 raise ValueError(f"attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to "
                                  f"(batch, heads, length, length) = {(batch, self.num_heads, length, length)}") from exc
-        q, k, v = self.in_proj(x).chunk(3, dim=-1)
-        q, k, v = (t.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
-        heads, weights = scaled_dot_product_attention(q, k, v, mask)
-        concatenated = heads.transpose(1, 2).reshape(batch, length, self.embed_dim)
-        return self.out_proj(concatenated), weights
+        # B batch, T length, H heads, D head_dim, C = H * D = embed_dim
+        qkv = self.in_proj(x)  # (B, T, C) -> (B, T, 3C)
+        q, k, v = qkv.chunk(3, dim=-1)  # (B, T, 3C) -> three (B, T, C)
+        q = q.view(batch, length, self.num_heads, self.head_dim)  # (B, T, C) -> (B, T, H, D)
+        q = q.transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D)
+        k = k.view(batch, length, self.num_heads, self.head_dim)  # (B, T, C) -> (B, T, H, D)
+        k = k.transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D)
+        v = v.view(batch, length, self.num_heads, self.head_dim)  # (B, T, C) -> (B, T, H, D)
+        v = v.transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D)
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, D), weights (B, H, T, T)
+        heads = heads.transpose(1, 2)  # (B, H, T, D) -> (B, T, H, D)
+        concatenated = heads.reshape(batch, length, self.embed_dim)  # (B, T, H, D) -> (B, T, C): heads side by side
+        output = self.out_proj(concatenated)  # (B, T, C) -> (B, T, C)
+        return output, weights
