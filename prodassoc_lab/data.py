@@ -91,6 +91,14 @@ def standardize_transactions(
     strings without missing values, quantity and sales are numeric without
     missing values. Spaces around string ids are removed (``" milk"`` is
     ``"milk"``); an id that is only spaces counts as missing.
+
+    Args:
+        table: the raw transactions, one row per line.
+        basket_col: column of the basket (transaction) id, renamed ``basket_id``.
+        item_col: column of the product id, renamed ``product_id``.
+        quantity_col: column of the quantity, renamed ``quantity``; ``None`` if absent.
+        sales_col: column of the amount paid, renamed ``sales_value``; ``None`` if absent.
+        source: how error messages name the table (e.g. the file it was read from).
     """
     if not isinstance(table, pd.DataFrame):
         raise TransactionDataError(

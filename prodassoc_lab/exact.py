@@ -87,6 +87,14 @@ def graph_conv_exact(
     weight of the message from ``i`` to ``j``; ``H`` is n × d with one row per
     node; ``W_self`` and ``W_neigh`` are d_out × d as in ``torch.nn.Linear``;
     ``b`` has d_out entries. Equal to :class:`prodassoc_lab.layers.SeedGraphConv`.
+
+    Args:
+        A: n × n adjacency, ``A[j, i]`` the weight of the message from ``i`` to ``j``.
+        H: n × d node features, one row per node.
+        W_self: d_out × d weights applied to a node's own features.
+        W_neigh: d_out × d weights applied to the weighted neighbour sum.
+        b: d_out biases, or ``None`` for none.
+        activation: σ, ``"relu"`` or ``"identity"``.
     """
     A, H = to_exact(A, "A"), to_exact(H, "H")
     W_self, W_neigh = to_exact(W_self, "W_self"), to_exact(W_neigh, "W_neigh")

@@ -91,6 +91,16 @@ def train_with_early_stopping(
     in evaluation mode; with ``checkpoint`` it is first written to that file
     atomically (:func:`save_checkpoint`) and read back from it with
     ``torch.load(weights_only=True)``. ``progress`` shows a progress bar.
+
+    Args:
+        model: the model to train; holds the best epoch's state afterwards.
+        train_step: runs one training epoch and returns its loss.
+        validate: returns the validation score (run under ``torch.no_grad()``).
+        settings: the :class:`EarlyStopping` (epochs, patience, direction, how often to validate).
+        checkpoint: file for the best state, written atomically; ``None`` keeps it in memory.
+        name: how messages name the training.
+        lr: learning rate, named in the error when a value is not finite.
+        progress: show a progress bar.
     """
     from tqdm.auto import tqdm
 

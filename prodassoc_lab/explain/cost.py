@@ -256,6 +256,14 @@ def gcn_step_peak_bytes(num_nodes: int, num_edges: int, in_channels: int = 15, h
     :func:`~prodassoc_lab.tools.measure.peak_rss_growth`, so run it in a fresh
     process; the time is of that one step under this memory setting.
     Returns the actual ``nodes``, ``edges``, ``peak_bytes`` and ``seconds``.
+
+    Args:
+        num_nodes: nodes of the random graph.
+        num_edges: adjacency entries to draw (both directions count).
+        in_channels: input features per node.
+        hidden: hidden units of the GCN.
+        num_classes: classes of the random labels.
+        seed: seed of the graph, features, labels and initialization.
     """
     import torch
     import torch.nn.functional as F

@@ -181,6 +181,16 @@ class MaskGradient(ExplainerAlgorithm):
 
     def forward(self, model: torch.nn.Module, x: Tensor, edge_index: Tensor, *, target: Tensor,
                 index: int | Tensor | None = None, **kwargs) -> Explanation:
+        """The gradient of the explained output with respect to an all-ones edge mask and/or attribute mask.
+
+        Args:
+            model: the model explained; its message-passing layers get the edge mask for this call.
+            x: node features.
+            edge_index: the edges, each weighted by its mask entry.
+            target: the class whose log-probability is explained (multiclass models).
+            index: the output entries explained (``None``: all of them, summed).
+            **kwargs: further arguments of ``model``.
+        """
         node_type, edge_type = self.explainer_config.node_mask_type, self.explainer_config.edge_mask_type
         if node_type not in (None, MaskType.common_attributes) or edge_type not in (None, MaskType.object):
             raise ValueError("MaskGradient explains edges (edge_mask_type='object') and/or attributes "

@@ -87,6 +87,14 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
     ``val_share`` of the products with partners is held out as if new: the epoch whose
     validation loss on their edges is lowest is kept. Returns the encoder and
     that loss. ``settings`` are the :class:`AttributeTraining`.
+
+    Args:
+        features: catalogue features of the known products, one row each.
+        embeddings: the trained link encoder's embeddings of the same products.
+        bias: the encoder's popularity term of each product.
+        edge_index: the earlier graph's edges, both directions.
+        seed: seed of the held-out products and of the initialization.
+        settings: the :class:`AttributeTraining` (hidden size, epochs, learning rate, validation share).
     """
     if not isinstance(settings, AttributeTraining):
         raise TypeError(f"settings must be an AttributeTraining, got {type(settings).__name__}")

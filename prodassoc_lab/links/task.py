@@ -110,6 +110,14 @@ def time_split(
     cut-off; new products are those first sold after it, in ``min_new_baskets``
     later baskets or more. A product sold before the cut-off but in fewer than
     ``min_baskets`` baskets is neither: it takes part in no task.
+
+    Args:
+        transactions: cleaned transaction lines with their ``week``.
+        products: the product catalogue.
+        cutoff_week: last week of the known past.
+        min_baskets: baskets up to the cut-off that make a product known.
+        min_new_baskets: later baskets that make a product first sold after the cut-off a new product.
+        max_earlier_count: joint baskets up to the cut-off above which a pair is not a new association.
     """
     require_columns(transactions, [WEEK], "transactions", hint="a time split needs the week of each line")
     weeks = transactions[WEEK]

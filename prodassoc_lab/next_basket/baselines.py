@@ -87,6 +87,15 @@ def tifu_knn(task: NextBasketTask, stage: str, group_size: int = TIFU_KNN["group
     :math:`N_k(u)` its ``neighbours`` nearest other households (Euclidean
     distance between those vectors, as in the authors' code). Products with
     score 0 get ``-inf``.
+
+    Args:
+        task: the next-basket task.
+        stage: ``"validation"`` or ``"test"``: which baskets are predicted.
+        group_size: baskets per group of :func:`tifu_vectors`.
+        within_decay: decay of older baskets within a group.
+        group_decay: decay of older groups.
+        neighbours: nearest other households averaged.
+        alpha: weight of the household's own vector against its neighbours'.
     """
     neighbours = bounded_int(neighbours, "neighbours", 1, task.n_households - 1)
     alpha = bounded_float(alpha, "alpha", 0, 1)

@@ -115,6 +115,15 @@ def train_on_validation(model: torch.nn.Module, epochs: int, train_epoch: Callab
     returns households × products scores for the validation targets; the epoch
     with the highest Recall@``k`` (the first on ties) is restored into ``model``
     (:func:`prodassoc_lab.training.train_with_early_stopping`).
+
+    Args:
+        model: the model to train; holds the best epoch's state afterwards.
+        epochs: epochs to run.
+        train_epoch: runs one training epoch and returns its loss.
+        validation_scores: households × products scores for the validation targets.
+        task: the next-basket task whose validation baskets are scored.
+        k: list length of the validation Recall@k.
+        lr: learning rate, named in the error when a loss is not finite.
     """
     training = train_with_early_stopping(
         model, train_epoch, lambda: mean_recall(recommend(validation_scores(), k), task, "validation"),

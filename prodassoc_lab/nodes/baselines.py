@@ -66,6 +66,14 @@ def correct_and_smooth(result: RunResult, data: Data, masks: Masks,
     Huang et al. (2021): spread the model's training-set errors over the graph
     (correct), then propagate the training labels from the corrected
     predictions (smooth). The graph is used after training, not inside the model.
+
+    Args:
+        result: the trained model's run, with its probabilities for every node.
+        data: the graph (with ``adj_t``) and labels.
+        masks: the train/validation/test masks of the split.
+        correction_alphas: alphas of the correction step to try.
+        smoothing_alphas: alphas of the smoothing step to try.
+        num_layers: propagation steps of each step.
     """
     masks = as_masks(masks, data)
     correction_alphas = _alphas(correction_alphas, "correction_alphas")

@@ -161,7 +161,16 @@ class RunResult:
 
 
 def run_result(name: str, data: Data, masks: Masks, seed: int, probabilities: Tensor, **record) -> RunResult:
-    """The :class:`RunResult` of ``probabilities``, scored on the test mask."""
+    """The :class:`RunResult` of ``probabilities``, scored on the test mask.
+
+    Args:
+        name: the method's name.
+        data: the graph with its labels ``y``.
+        masks: the split; accuracy and macro-F1 are on ``masks.test``.
+        seed: the split's seed.
+        probabilities: nodes × classes predicted probabilities.
+        **record: further :class:`RunResult` fields (best epoch, history, ...).
+    """
     test = masks.test
     test_accuracy, macro_f1 = accuracy_and_macro_f1(data.y[test], probabilities.argmax(dim=1)[test])
     return RunResult(name, seed, test_accuracy, macro_f1, probabilities=probabilities, **record)

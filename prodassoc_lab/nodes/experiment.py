@@ -128,6 +128,15 @@ def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], 
     Returns one table row per (method, seed) and the runs themselves (with
     training histories and probabilities). ``smooth`` adds each model followed
     by Correct & Smooth. ``settings`` are the fields of :class:`NodeTraining`.
+
+    Args:
+        data: the product graph with features and labels.
+        models: names of the models to train (keys of ``MODELS``).
+        seeds: one split and initialization per seed.
+        smooth: also run each model followed by Correct & Smooth.
+        progress: show a progress bar for each training.
+        checkpoint: file for the best epoch's weights, written atomically.
+        **settings: fields of :class:`NodeTraining`.
     """
     if isinstance(models, str) or not models or not all(isinstance(m, str) for m in models):
         raise ValueError(f"models must be a non-empty tuple of model names, got {models!r}")
