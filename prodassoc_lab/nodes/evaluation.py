@@ -18,7 +18,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from prodassoc_lab.training import TrainingRun
-from prodassoc_lab.validation import seed_value
+from prodassoc_lab.validation import bounded_float, require_columns, seed_value
 
 MIN_PER_CLASS = 5  # classes with fewer labelled products are used for training only
 
@@ -42,9 +42,8 @@ def stratified_masks(y: Tensor, seed: int, train: float = 0.6, val: float = 0.2)
     if not isinstance(y, Tensor) or y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
         raise TypeError(f"y must be a 1-D integer torch.Tensor of class codes (-1 = no label), got "
                         f"{y.dtype if isinstance(y, Tensor) else type(y).__name__}")
-    for name, value in (("train", train), ("val", val)):
-        if isinstance(value, bool) or not isinstance(value, float | int) or not 0 < value < 1:
-            raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}")
+    train = bounded_float(train, "train", 0, 1, low_open=True, high_open=True)
+    val = bounded_float(val, "val", 0, 1, low_open=True, high_open=True)
     if not train + val < 1:
         raise ValueError(f"train + val must leave a test share: got train={train}, val={val}")
     labels = y.numpy()
@@ -181,9 +180,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
     Needs two or more runs of every method (a standard deviation of one run is undefined).
     """
-    missing = [col for col in ("method", "accuracy", "macro-F1") if col not in runs.columns]
-    if missing:
-        raise ValueError(f"runs lacks column(s) {missing}; it has {list(runs.columns)}")
+    require_columns(runs, ("method", "accuracy", "macro-F1"), "runs")
     if runs[["accuracy", "macro-F1"]].isna().any().any():
         raise ValueError("runs holds missing accuracies or macro-F1 scores")
     if (runs.groupby("method").size() < 2).any():
