@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from scipy.stats import fisher_exact
+from sklearn.exceptions import NotFittedError
 
 from prodassoc_lab.data import basket_matrix
 from prodassoc_lab.graph import ProductGraph, product_graph
@@ -233,9 +234,13 @@ def test_the_catalogue_text_and_features():
     text = catalogue_text(attributes)
     assert text.loc[1] == "dept_dairy brand_national maker_1 milk fluid milk 1 ga"
     features = CatalogueFeatures(n_components=3).fit(attributes)
-    assert features.transform(attributes).shape == (8, 4) and features.names[-1] == "log unit price"
-    with pytest.raises(RuntimeError, match="must be fitted"):
-        CatalogueFeatures().tfidf(attributes)
+    assert features.transform(attributes).shape == (8, 4) and features.get_feature_names_out()[-1] == "log unit price"
+    assert features.get_params() == {"n_components": 3, "seed": 0} and features.fit(attributes) is features
+    for method in ("tfidf", "transform", "get_feature_names_out"):
+        with pytest.raises(NotFittedError):
+            getattr(CatalogueFeatures(), method)(*([attributes] if method != "get_feature_names_out" else []))
+    np.testing.assert_array_equal(CatalogueFeatures(n_components=3).fit_transform(attributes),
+                                  features.transform(attributes))
     with pytest.raises(ValueError, match="unit_price must be a positive number"):
         features.transform(attributes.assign(unit_price=0.0))
     with pytest.raises(ValueError, match=r"attributes: missing column\(s\) \['brand'\]"):

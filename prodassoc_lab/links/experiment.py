@@ -84,7 +84,8 @@ def link_experiment(transactions: pd.DataFrame, products: pd.DataFrame, cutoff_w
     if catalogue is None:
         catalogue = CatalogueFeatures().fit(known_attributes)
     features = pd.concat([product_features(before, products, known),
-                          pd.DataFrame(catalogue.transform(known_attributes), index=known, columns=catalogue.names)],
+                          pd.DataFrame(catalogue.transform(known_attributes), index=known,
+                                       columns=catalogue.get_feature_names_out())],
                          axis=1)
     cold_attributes = product_attributes(transactions[transactions.week > cutoff_week], products,
                                          split.cold_products)

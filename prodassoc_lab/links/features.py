@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
 
 from prodassoc_lab.data import ITEM
 from prodassoc_lab.features import median_unit_price
@@ -57,47 +59,64 @@ def catalogue_text(attributes: pd.DataFrame) -> pd.Series:
     return (department + " " + brand + " " + maker + " " + text).str.lower()
 
 
-class CatalogueFeatures:
+class CatalogueFeatures(TransformerMixin, BaseEstimator):
     """Dense catalogue features: TF-IDF → truncated SVD of :func:`catalogue_text`, and the z-scored log unit price.
 
-    Fitted on known products; new products are transformed with the same
-    vocabulary, SVD and price scale, so their vectors live in the same space.
+    A scikit-learn transformer: the constructor stores the settings, :meth:`fit`
+    learns on known products and sets the fitted attributes (ending in ``_``),
+    and new products are transformed with the same vocabulary, SVD and scales,
+    so their vectors live in the same space.
+
+    Args:
+        n_components: SVD components kept of the TF-IDF words (fewer than the products and the words).
+        seed: seed of the randomized SVD.
+
+    Attributes:
+        vectorizer_: the fitted ``TfidfVectorizer`` of the catalogue text.
+        svd_: the fitted ``TruncatedSVD`` of its TF-IDF rows.
+        text_mean_, text_scale_: mean and standard deviation of each SVD component on the known products.
+        price_mean_, price_scale_: mean and standard deviation of their log unit price.
     """
 
     def __init__(self, n_components: int = 32, seed: int = 0) -> None:
-        self.n_components = positive_int(n_components, "n_components")
-        self.seed = seed_value(seed)
-        self.vectorizer: TfidfVectorizer | None = None
+        self.n_components = n_components
+        self.seed = seed
 
-    def fit(self, attributes: pd.DataFrame) -> CatalogueFeatures:
-        self.vectorizer = TfidfVectorizer(token_pattern=r"[^\s/&(),:-]+").fit(catalogue_text(attributes))
-        words = self.vectorizer.transform(catalogue_text(attributes))
-        if self.n_components >= min(words.shape):
-            raise ValueError(f"n_components={self.n_components} needs more than that many products and words, "
+    def fit(self, attributes: pd.DataFrame, y: None = None) -> CatalogueFeatures:
+        """Learn the vocabulary, the SVD and the scales from the known products' ``attributes``; return ``self``."""
+        n_components = positive_int(self.n_components, "n_components")
+        seed = seed_value(self.seed)
+        text = catalogue_text(attributes)
+        vectorizer = TfidfVectorizer(token_pattern=r"[^\s/&(),:-]+").fit(text)
+        words = vectorizer.transform(text)
+        if n_components >= min(words.shape):
+            raise ValueError(f"n_components={n_components} needs more than that many products and words, "
                              f"got {words.shape[0]} products and {words.shape[1]} words")
-        self.svd = TruncatedSVD(self.n_components, random_state=self.seed).fit(words)
-        reduced = self.svd.transform(words)
-        self.mean, self.scale = reduced.mean(axis=0), reduced.std(axis=0)
+        svd = TruncatedSVD(n_components, random_state=seed).fit(words)
+        reduced = svd.transform(words)
         log_price = _log_price(attributes)
-        self.price_mean, self.price_scale = log_price.mean(), log_price.std()
+        self.vectorizer_, self.svd_ = vectorizer, svd
+        self.text_mean_, self.text_scale_ = reduced.mean(axis=0), reduced.std(axis=0)
+        self.price_mean_, self.price_scale_ = log_price.mean(), log_price.std()
         return self
 
     def tfidf(self, attributes: pd.DataFrame) -> sp.csr_array:
         """The rows of TF-IDF weights (L2-normalized, so a dot product is the cosine similarity)."""
-        if self.vectorizer is None:
-            raise RuntimeError("CatalogueFeatures must be fitted before use: call fit(known_attributes)")
-        return sp.csr_array(self.vectorizer.transform(catalogue_text(attributes)))
+        check_is_fitted(self)
+        return sp.csr_array(self.vectorizer_.transform(catalogue_text(attributes)))
 
     def transform(self, attributes: pd.DataFrame) -> np.ndarray:
         """``len(attributes) × (n_components + 1)`` float32 features."""
-        reduced = (self.svd.transform(self.tfidf(attributes)) - self.mean) / self.scale
-        price = (_log_price(attributes) - self.price_mean) / self.price_scale
+        check_is_fitted(self)
+        reduced = (self.svd_.transform(self.tfidf(attributes)) - self.text_mean_) / self.text_scale_
+        price = (_log_price(attributes) - self.price_mean_) / self.price_scale_
         return np.column_stack([reduced, price]).astype(np.float32)
 
-    @property
-    def names(self) -> list[str]:
-        return [f"text {i + 1}" for i in range(self.n_components)] + ["log unit price"]
-
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """The names of the output columns: ``"text 1"`` … ``"text n_components"``, ``"log unit price"``."""
+        check_is_fitted(self)
+        names = [f"text {i + 1}" for i in range(self.svd_.n_components)] + ["log unit price"]
+        return np.asarray(names, dtype=object)
 
 def _log_price(attributes: pd.DataFrame) -> np.ndarray:
     require_columns(attributes, ["unit_price"], "attributes")
