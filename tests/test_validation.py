@@ -14,6 +14,8 @@ import torch
 from prodassoc_lab.data import basket_matrix, clean_transactions, standardize_transactions
 from prodassoc_lab.features import product_features
 from prodassoc_lab.graph import ProductGraph, product_graph
+from prodassoc_lab.links.cold_start import AttributeTraining
+from prodassoc_lab.links.experiment import RehearsalTraining
 from prodassoc_lab.links.features import catalogue_text, product_attributes
 from prodassoc_lab.links.task import time_split
 from prodassoc_lab.next_basket.baselines import tifu_vectors
@@ -68,10 +70,11 @@ def test_range_checks_are_value_errors_naming_argument_interval_and_value(call: 
         call()
 
 
-def test_val_share_as_text_is_a_clear_value_error():
-    # what fit_attribute_encoder and train_on_rehearsal check their val_share with
-    with pytest.raises(ValueError, match=r"^val_share must be in \(0, 1\), got '0\.1'$"):
-        bounded_float("0.1", "val_share", 0, 1, low_open=True, high_open=True)
+@pytest.mark.parametrize("settings", [AttributeTraining, RehearsalTraining])
+@pytest.mark.parametrize("value", ["0.1", True, 0, 1, math.nan])
+def test_val_share_as_text_is_a_clear_value_error(settings, value):
+    with pytest.raises(ValueError, match=rf"^val_share must be in \(0, 1\), got {re.escape(repr(value))}$"):
+        settings(val_share=value)
 
 
 def test_max_p_value_is_a_bounded_float(basket_matrix_from_lists):

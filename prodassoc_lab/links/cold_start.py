@@ -26,7 +26,7 @@ from prodassoc_lab.links.features import CatalogueFeatures
 from prodassoc_lab.ranking import top_k
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
-from prodassoc_lab.validation import positive_float, positive_int
+from prodassoc_lab.validation import bounded_float, positive_float, positive_int
 
 
 class AttributeEncoder(torch.nn.Module):
@@ -75,8 +75,7 @@ class AttributeTraining:
     def __post_init__(self) -> None:
         positive_int(self.epochs, "epochs")
         positive_float(self.lr, "lr")
-        if not 0 < self.val_share < 1:
-            raise ValueError(f"val_share must be in (0, 1), got {self.val_share!r}")
+        bounded_float(self.val_share, "val_share", 0, 1, low_open=True, high_open=True)
 
 
 def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, edge_index: Tensor, seed: int,

@@ -40,7 +40,7 @@ from prodassoc_lab.links.task import TimeSplit, time_split
 from prodassoc_lab.ranking import top_k
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.rules import lift
-from prodassoc_lab.validation import bounded_int, non_negative_float, positive_float, positive_int
+from prodassoc_lab.validation import bounded_float, bounded_int, non_negative_float, positive_float, positive_int
 
 MIN_BASKETS = 50  # baskets before the cut-off that make a product "known"
 K = 20  # the length of the list a shop would show; the tables report Recall@K, NDCG@K and MRR@K
@@ -178,8 +178,7 @@ class RehearsalTraining:
         positive_int(self.hidden, "hidden")
         positive_float(self.lr, "lr")
         non_negative_float(self.weight_decay, "weight_decay")
-        if not 0 < self.val_share < 1:
-            raise ValueError(f"val_share must be in (0, 1), got {self.val_share!r}")
+        bounded_float(self.val_share, "val_share", 0, 1, low_open=True, high_open=True)
 
 
 def train_on_rehearsal(rehearsal: LinkExperiment, kind: str, seed: int,
