@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from synthetic import household_trips
 from torch_geometric.metrics import LinkPredHitRatio, LinkPredNDCG, LinkPredRecall
 
 from prodassoc_lab.attention import MultiHeadSelfAttention
@@ -38,29 +39,15 @@ from prodassoc_lab.next_basket.task import next_basket_task
 from prodassoc_lab.rules import pair_statistics
 
 
-def shop(n_households: int = 12, trips: int = 9, n_products: int = 30, seed: int = 0) -> pd.DataFrame:
-    """Households that rebuy a few favourites and try others, one trip a day."""
-    rng = np.random.default_rng(seed)
-    lines, basket = [], 0
-    for h in range(n_households):
-        favourites = rng.choice(n_products, 4, replace=False)
-        for t in range(trips):
-            items = set(rng.choice(favourites, 2, replace=False)) | set(rng.choice(n_products, 2))
-            for p in items:
-                lines.append((100 + h, basket, 1000 + int(p), pd.Timestamp("2017-01-01") + pd.Timedelta(days=t)))
-            basket += 1
-    return pd.DataFrame(lines, columns=["household_id", "basket_id", "product_id", "transaction_timestamp"])
-
-
 @pytest.fixture(scope="module")
 def task():
-    return next_basket_task(shop(), n_products=20, min_history=3)
+    return next_basket_task(household_trips(), n_products=20, min_history=3)
 
 
 # --- the task -------------------------------------------------------------------------------------------
 
 def test_targets_are_each_households_last_two_baskets(task):
-    lines = shop()
+    lines = household_trips()
     kept = lines[lines["product_id"].isin(task.product_ids)]
     for h, household in enumerate(task.households):
         trips = kept[kept["household_id"] == household].sort_values("transaction_timestamp")["basket_id"].unique()
@@ -71,7 +58,7 @@ def test_targets_are_each_households_last_two_baskets(task):
 
 
 def test_history_counts_match_pandas(task):
-    lines = shop()
+    lines = household_trips()
     counts = task.history_counts("test").toarray()
     test_baskets = set(task.basket_ids[task.target_rows("test")])
     history = lines[~lines["basket_id"].isin(test_baskets) & lines["product_id"].isin(task.product_ids)]
@@ -93,7 +80,7 @@ def test_derived_matrices_are_built_once_and_handed_out_as_copies(task, monkeypa
 
 
 def test_catalogue_ignores_the_last_two_trips():
-    lines = shop(n_households=3, trips=6, n_products=5)
+    lines = household_trips(n_households=3, trips=6, n_products=5)
     last = lines.groupby("household_id")["basket_id"].transform("max")
     # a product bought only in last trips, many times, must stay out of the catalogue
     extra = lines[lines["basket_id"] >= last - 1].drop_duplicates("basket_id").assign(product_id=9999)
@@ -107,16 +94,16 @@ def test_catalogue_ignores_the_last_two_trips():
 ])
 def test_bad_transactions_are_refused(change, message):
     with pytest.raises(TransactionDataError, match=message):
-        next_basket_task(change(shop()), n_products=5)
+        next_basket_task(change(household_trips()), n_products=5)
 
 
 def test_impossible_settings_are_refused():
     with pytest.raises(ValueError, match="only 30 products"):
-        next_basket_task(shop(), n_products=31)
+        next_basket_task(household_trips(), n_products=31)
     with pytest.raises(ValueError, match="no household has 102 baskets"):
-        next_basket_task(shop(), n_products=5, min_history=100)
+        next_basket_task(household_trips(), n_products=5, min_history=100)
     with pytest.raises(ValueError, match="stage must be one of"):
-        next_basket_task(shop(), n_products=5).targets("train")
+        next_basket_task(household_trips(), n_products=5).targets("train")
 
 
 # --- metrics ---------------------------------------------------------------------------------------------
@@ -261,7 +248,7 @@ def test_sequence_training_is_repeatable(task):
 
 
 def test_sequence_training_needs_two_history_baskets():
-    short = next_basket_task(shop(trips=3), n_products=20, min_history=1)
+    short = next_basket_task(household_trips(trips=3), n_products=20, min_history=1)
     with pytest.raises(ValueError, match="at least 2 baskets before each validation basket"):
         train_basket_sasrec(short, seed=0, settings=SASRecTraining(epochs=1))
 

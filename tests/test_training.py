@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from synthetic import household_trips
 
 from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.links.cold_start import AttributeTraining, fit_attribute_encoder
@@ -138,21 +139,9 @@ def test_a_diverging_attribute_encoder_raises():
                               settings=AttributeTraining(epochs=20, lr=1e30))
 
 
-def shop(n_households: int = 12, trips: int = 9, n_products: int = 30) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    lines, basket = [], 0
-    for h in range(n_households):
-        favourites = rng.choice(n_products, 4, replace=False)
-        for t in range(trips):
-            for p in set(rng.choice(favourites, 2, replace=False)) | set(rng.choice(n_products, 2)):
-                lines.append((100 + h, basket, 1000 + int(p), pd.Timestamp("2017-01-01") + pd.Timedelta(days=t)))
-            basket += 1
-    return pd.DataFrame(lines, columns=["household_id", "basket_id", "product_id", "transaction_timestamp"])
-
-
 @pytest.fixture(scope="module")
 def task():
-    return next_basket_task(shop(), n_products=20, min_history=3)
+    return next_basket_task(household_trips(), n_products=20, min_history=3)
 
 
 def test_next_basket_runs_keep_their_training_record(task):
