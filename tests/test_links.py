@@ -322,6 +322,13 @@ def test_link_data_refuses_features_in_another_order(split):
         link_data(features, split.earlier_graph)
 
 
+def test_link_data_refuses_a_feature_twice(split):
+    known = split.known_ids
+    features = pd.DataFrame(np.zeros((len(known), 3)), index=known, columns=["a", "log unit price", "log unit price"])
+    with pytest.raises(ValueError, match=r"features hold column\(s\) \['log unit price'\] more than once"):
+        link_data(features, split.earlier_graph)
+
+
 def test_the_command_line_checks_its_arguments(capsys):
     with pytest.raises(SystemExit):
         link_experiment_main(["--results", "out.txt"])

@@ -59,7 +59,7 @@ def _load(model: torch.nn.Module, path: Path) -> torch.nn.Module:
 def main(argv: list[str] | None = None) -> int:
     """Train both models with the chapters' settings and save their weights to ``--out``."""
     from prodassoc_lab.datasets import cleaned_complete_journey
-    from prodassoc_lab.links.experiment import link_experiment
+    from prodassoc_lab.links.experiment import rehearsal_experiments
     from prodassoc_lab.next_basket.task import next_basket_task
 
     parser = argparse.ArgumentParser(prog="python -m prodassoc_lab.explain", description=__doc__.split("\n")[0])
@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.out.is_dir():
         parser.error(f"--out: folder {args.out} does not exist")
     clean, products = cleaned_complete_journey()
-    link = train_link_encoder(link_experiment(clean, products).data, "gcn", seed=SEED)
+    _, experiment = rehearsal_experiments(clean, products)  # chapter 8's task, with its catalogue fit
+    link = train_link_encoder(experiment.data, "gcn", seed=SEED)
     save_checkpoint(link.model.state_dict(), args.out / LINK_ENCODER)
     write_provenance(args.out / LINK_ENCODER)
     print(f"{LINK_ENCODER}: best epoch {link.best_epoch}, validation ROC-AUC {link.val_score:.4f}")

@@ -83,10 +83,11 @@ def link_experiment(transactions: pd.DataFrame, products: pd.DataFrame, cutoff_w
     known_attributes = product_attributes(before, products, known)
     if catalogue is None:
         catalogue = CatalogueFeatures().fit(known_attributes)
+    catalogue_part = pd.DataFrame(catalogue.transform(known_attributes), index=known,
+                                  columns=catalogue.get_feature_names_out())
+    # product_features holds the log unit price already (z-scored over the same products): keep it once
     features = pd.concat([product_features(before, products, known),
-                          pd.DataFrame(catalogue.transform(known_attributes), index=known,
-                                       columns=catalogue.get_feature_names_out())],
-                         axis=1)
+                          catalogue_part.drop(columns="log unit price")], axis=1)
     cold_attributes = product_attributes(transactions[transactions.week > cutoff_week], products,
                                          split.cold_products)
     return LinkExperiment(split, catalogue, known_attributes, cold_attributes, link_data(features, split.earlier_graph))

@@ -141,6 +141,9 @@ def link_data(features: pd.DataFrame, graph: ProductGraph) -> Data:
     if not isinstance(features, pd.DataFrame) or not features.index.equals(ids):
         raise ValueError("features must be a DataFrame with one row per graph node, "
                          "indexed by product_id in node order")
+    if not features.columns.is_unique:  # the same feature twice weighs it double and names two inputs alike
+        repeated = sorted(set(features.columns[features.columns.duplicated()]))
+        raise ValueError(f"features hold column(s) {repeated} more than once")
     values = features.to_numpy(dtype=np.float32)
     if not np.isfinite(values).all():
         raise ValueError("features hold NaN or infinite values")
