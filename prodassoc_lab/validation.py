@@ -102,6 +102,14 @@ def bounded_float(value: object, name: str, low: float, high: float, *, low_open
     ``bounded_float(share, "val_share", 0, 1, low_open=True, high_open=True)``
     accepts ``0 < share < 1``. ``bool``, strings, NaN and infinities raise
     ``ValueError`` with one wording: ``"val_share must be in (0, 1), got '0.1'"``.
+
+    Args:
+        value: the value to check.
+        name: the argument's name, for the message.
+        low: the lower end of the interval.
+        high: the upper end.
+        low_open: exclude ``low`` itself.
+        high_open: exclude ``high`` itself.
     """
     interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     number = finite_float(value, name, f"in {interval}")

@@ -168,6 +168,19 @@ def fit_encoder(model: LinkEncoder, x: Tensor, adjacency: Tensor, positives: Ten
     ``validate(embeddings, bias)`` scores the model; the best state (strictly
     better score; no patience) is loaded back into ``model``, which is left in
     evaluation mode (:func:`prodassoc_lab.training.train_with_early_stopping`).
+
+    Args:
+        model: the encoder to train, in place.
+        x: node features, shape ``(N, F)``.
+        adjacency: the sparse adjacency the messages pass over, shape ``(N, N)``.
+        positives: the directed pairs to score high, shape ``(2, P)``.
+        not_negative: pairs never drawn as negatives, shape ``(2, E)``.
+        validate: ``validate(embeddings, bias)`` → the validation score (higher is better).
+        epochs: epochs to train.
+        lr: Adam's learning rate.
+        weight_decay: Adam's weight decay.
+        eval_every: validate every this many epochs (and at the last).
+        negatives: random pairs per positive pair and epoch.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives * positives.size(1))])

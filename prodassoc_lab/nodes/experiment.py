@@ -70,6 +70,15 @@ def train_node_classifier(
     (by validation accuracy; ties keep the first epoch) is saved to
     ``checkpoint`` — a temporary file if none is given — and loaded back with
     ``torch.load(weights_only=True)`` before the test set is scored.
+
+    Args:
+        data: the product graph with features ``x``, labels ``y`` and ``adj_t``.
+        masks: train, validation and test masks over the nodes.
+        kind: the model, one of ``nodes.models.MODELS``.
+        seed: seed of the initialisation and of dropout.
+        settings: width, learning rate, epochs, patience, weight decay, device.
+        progress: show a progress bar.
+        checkpoint: where to save the best epoch's weights (atomically).
     """
     settings = NodeTraining() if settings is None else settings
     if not isinstance(settings, NodeTraining):
