@@ -1,7 +1,8 @@
 """Synthetic data shared by several test modules, and the ``real_data`` marker's use.
 
 Builders used by one module only stay in that module (test_data's order lines with
-defects, test_links' weekly transactions, test_next_basket's household trips, ...).
+defects, test_links' weekly transactions, ...); plain builders that several modules import
+live in ``tests/synthetic.py`` (chapter 9's household trips).
 
 Tests that load the real Complete Journey year (or read what was computed from it in
 ``book/results``) carry ``@pytest.mark.real_data`` (registered in pyproject.toml):

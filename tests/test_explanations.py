@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from torch_geometric.explain.metric import characterization_score, fidelity
 from torch_geometric.utils import erdos_renyi_graph
 
 from prodassoc_lab.explain import saved_models
+from prodassoc_lab.explain.cli import main as explain_main
 from prodassoc_lab.explain.explainers import (
     MaskGradient,
     PairDecision,
@@ -558,10 +561,17 @@ def test_main_refuses_a_missing_folder_before_training(tmp_path, monkeypatch, ca
     monkeypatch.setattr(saved_models, "train_basket_sasrec", must_not_run)
     missing = tmp_path / "missing"
     with pytest.raises(SystemExit) as exit_info:
-        saved_models.main(["--out", str(missing)])
+        explain_main(["--out", str(missing)])
     assert exit_info.value.code == 2
     assert f"--out: folder {missing} does not exist" in capsys.readouterr().err
     assert not missing.exists()
     with pytest.raises(SystemExit) as exit_info:
-        saved_models.main([])
+        explain_main([])
     assert exit_info.value.code == 2 and "--out" in capsys.readouterr().err
+
+
+def test_the_explain_command_checks_out_before_pytorch_is_imported(tmp_path):
+    code = ("import sys\nfrom prodassoc_lab.explain.cli import main\ntry:\n    main(['--out', 'no/such/folder'])\n"
+            "except SystemExit as exit:\n    print(exit.code, 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.stdout.split() == ["2", "False"] and "--out: folder no/such/folder does not exist" in run.stderr

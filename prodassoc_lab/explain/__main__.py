@@ -1,5 +1,5 @@
 """``python -m prodassoc_lab.explain``: retrain and save the weights chapter 10 explains."""
 
-from prodassoc_lab.explain.saved_models import main
+from prodassoc_lab.explain.cli import main
 
 raise SystemExit(main())

@@ -13,7 +13,6 @@ Command line (from the repository root)::
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -56,29 +55,19 @@ def _load(model: torch.nn.Module, path: Path) -> torch.nn.Module:
     return model.eval()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train both models with the chapters' settings and save their weights to ``--out``."""
+def save_weights(out: Path) -> None:
+    """Train both models with the chapters' settings (seed 0) and save their weights, with provenance, to ``out``."""
     from prodassoc_lab.datasets import cleaned_complete_journey
     from prodassoc_lab.links.experiment import rehearsal_experiments
     from prodassoc_lab.next_basket.task import next_basket_task
 
-    parser = argparse.ArgumentParser(prog="python -m prodassoc_lab.explain", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for the weight files")
-    args = parser.parse_args(argv)
-    if not args.out.is_dir():
-        parser.error(f"--out: folder {args.out} does not exist")
     clean, products = cleaned_complete_journey()
     _, experiment = rehearsal_experiments(clean, products)  # chapter 8's task, with its catalogue fit
     link = train_link_encoder(experiment.data, "gcn", seed=SEED)
-    save_checkpoint(link.model.state_dict(), args.out / LINK_ENCODER)
-    write_provenance(args.out / LINK_ENCODER)
+    save_checkpoint(link.model.state_dict(), out / LINK_ENCODER)
+    write_provenance(out / LINK_ENCODER)
     print(f"{LINK_ENCODER}: best epoch {link.best_epoch}, validation ROC-AUC {link.val_score:.4f}")
     sequence = train_basket_sasrec(next_basket_task(clean, n_products=5000, min_history=4), seed=SEED)
-    save_checkpoint(sequence.model.state_dict(), args.out / BASKET_SASREC)
-    write_provenance(args.out / BASKET_SASREC)
+    save_checkpoint(sequence.model.state_dict(), out / BASKET_SASREC)
+    write_provenance(out / BASKET_SASREC)
     print(f"{BASKET_SASREC}: best epoch {sequence.best_epoch}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

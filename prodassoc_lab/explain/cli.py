@@ -1,0 +1,32 @@
+"""``python -m prodassoc_lab.explain --out FOLDER``: retrain and save the weights chapter 10 explains."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``python -m prodassoc_lab.explain``."""
+    parser = argparse.ArgumentParser(prog="python -m prodassoc_lab.explain",
+                                     description="Retrain chapter 8's GCN encoder and chapter 9's self-attention "
+                                                 "model (seed 0) and save their weights for chapter 10.")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the weight files")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check ``--out`` before PyTorch is imported, then train and save (exit code 2 on a bad argument)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.out.is_dir():
+        parser.error(f"--out: {args.out} is not a folder" if args.out.exists()
+                     else f"--out: folder {args.out} does not exist")
+    if not os.access(args.out, os.W_OK | os.X_OK):
+        parser.error(f"--out: folder {args.out} is not writable")
+
+    from prodassoc_lab.explain.saved_models import save_weights
+
+    save_weights(args.out)
+    return 0
