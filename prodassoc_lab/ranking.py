@@ -130,10 +130,10 @@ def query_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix,
     if twice.any():
         query = int(np.flatnonzero(twice.any(axis=1))[0])
         raise ValueError(f"a list names an item twice, the first at query {query}: its hits would count twice")
-    relevant_keys = np.unique((truth.row.astype(np.int64) * n_items + truth.col)[truth.data != 0])
-    size = np.bincount(relevant_keys // n_items, minlength=n_queries)
-    filled = top >= 0
-    relevant = np.isin(np.arange(n_queries, dtype=np.int64)[:, None] * n_items + top, relevant_keys) & filled
+    marked = sp.csr_array(truth)  # sums duplicate entries, so each (query, item) is stored once
+    marked.eliminate_zeros()
+    size = np.diff(marked.indptr)
+    relevant = listed_in(top, marked)
     hits = relevant.sum(axis=1)
     discount = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.cumsum(discount)[np.maximum(np.minimum(size, k), 1) - 1]
@@ -145,6 +145,24 @@ def query_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix,
             "mrr": np.where(has, (relevant / np.arange(1, k + 1)).max(axis=1), np.nan),
             "hit": np.where(has, (hits > 0).astype(float), np.nan),
         }
+
+
+def listed_in(top: np.ndarray, marked: sp.sparray | sp.spmatrix) -> np.ndarray:
+    """Which entries of the lists ``top`` (queries × positions, ``-1`` for an empty slot) are non-zero in ``marked``.
+
+    A direct lookup of each listed ``(query, item)`` in the sparse queries × items
+    matrix ``marked``; empty slots are ``False``. Returns a boolean array shaped like ``top``.
+    """
+    top = np.asarray(top)
+    marked = sp.csr_array(marked)
+    rows = np.repeat(np.arange(top.shape[0]), top.shape[1])
+    items = top.ravel()
+    filled = items >= 0
+    found = np.zeros(items.shape, dtype=bool)
+    if filled.any():
+        values = marked[rows[filled], items[filled]]
+        found[filled] = (values.toarray() if sp.issparse(values) else np.asarray(values)).ravel() != 0
+    return found.reshape(top.shape)
 
 
 def mean_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix, k: int | None = None) -> dict[str, float]:

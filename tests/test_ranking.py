@@ -9,7 +9,7 @@ from torch_geometric.metrics import LinkPredHitRatio, LinkPredMRR, LinkPredNDCG,
 from prodassoc_lab.completion import CompletionTask, rank_metrics
 from prodassoc_lab.links.evaluation import LinkTask, link_metrics
 from prodassoc_lab.next_basket.evaluation import basket_metrics, recommend
-from prodassoc_lab.ranking import mean_metrics, query_metrics, top_k
+from prodassoc_lab.ranking import listed_in, mean_metrics, query_metrics, top_k
 
 
 def stable_reference(values: np.ndarray, k: int) -> np.ndarray:
@@ -188,3 +188,14 @@ def test_completion_metrics_use_the_same_core():
     assert rank_metrics(scores, task, k=1) == {"Hit@1": 0.0, "MRR": pytest.approx((1 / 2 + 1 / 2) / 2)}
     scores[0, 2] = np.inf  # a legitimate best score
     assert rank_metrics(scores, task, k=1) == {"Hit@1": 0.5, "MRR": pytest.approx((1 + 1 / 2) / 2)}
+
+
+def test_listed_in_looks_each_listed_item_up():
+    rng = np.random.default_rng(3)
+    marked = sp.random_array((6, 9), density=0.3, rng=rng, format="csr")
+    marked.data[:2] = 0  # explicitly stored zeros are not marks
+    top = np.array([rng.permutation(9)[:4] for _ in range(6)])
+    top[0, 3] = top[4, 0] = -1
+    expected = np.array([[t >= 0 and marked.toarray()[q, t] != 0 for t in row] for q, row in enumerate(top)])
+    assert (listed_in(top, marked) == expected).all()
+    assert listed_in(np.full((2, 3), -1), marked[:2]).sum() == 0

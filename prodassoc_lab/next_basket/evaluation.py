@@ -20,7 +20,7 @@ import scipy.sparse as sp
 import torch
 
 from prodassoc_lab.next_basket.task import NextBasketTask
-from prodassoc_lab.ranking import query_metrics, top_k
+from prodassoc_lab.ranking import listed_in, query_metrics, top_k
 from prodassoc_lab.training import EarlyStopping, TrainingRun, train_with_early_stopping
 from prodassoc_lab.validation import positive_int
 
@@ -66,19 +66,12 @@ def basket_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix, seen: sp.
             table[f"{name}_{part}"] = metrics[name]
     top = top[:, :k]
     filled = top >= 0
-    seen_pick = np.isin(np.arange(top.shape[0], dtype=np.int64)[:, None] * before.shape[1] + top,
-                        _keys(before)) & filled
+    seen_pick = listed_in(top, before)
     with np.errstate(invalid="ignore"):
         table["repeat_share"] = seen_pick.sum(axis=1) / filled.sum(axis=1)
     return pd.DataFrame({name: table[name] for name in
                          [f"{m}_{p}" for p in ("overall", "repeat", "explore") for m in ("recall", "ndcg", "hit")]
                          + ["repeat_share"]})
-
-
-def _keys(marked: sp.csr_array) -> np.ndarray:
-    """The sorted flat positions ``row × n_columns + column`` of the non-zero entries of ``marked``."""
-    coo = sp.coo_array(marked)
-    return np.unique((coo.row.astype(np.int64) * marked.shape[1] + coo.col)[coo.data != 0])
 
 
 def mean_recall(top: np.ndarray, task: NextBasketTask, stage: str, k: int | None = None) -> float:
