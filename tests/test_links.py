@@ -38,7 +38,7 @@ CATALOGUE = {
 }
 
 
-def shop() -> tuple[pd.DataFrame, pd.DataFrame]:
+def weekly_shop() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weeks 1-2 before the cut-off, 3-4 after: 1-2 are partners throughout; 1-3 never meet before but
     do after; the new product 9 is bought with 2; everything else is background."""
     rng = np.random.default_rng(0)
@@ -66,7 +66,7 @@ def shop() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def split():
-    transactions, products = shop()
+    transactions, products = weekly_shop()
     return time_split(transactions, products, cutoff_week=2, min_baskets=20, min_new_baskets=5)
 
 
@@ -101,13 +101,13 @@ def test_the_tasks_exclude_what_was_already_bought_together(split):
     ({"cutoff_week": 2, "max_earlier_count": -1}, "max_earlier_count must be an integer ≥ 0"),
 ])
 def test_bad_split_arguments_are_refused(kwargs, message):
-    transactions, products = shop()
+    transactions, products = weekly_shop()
     with pytest.raises(ValueError, match=message):
         time_split(transactions, products, **kwargs)
 
 
 def test_a_split_needs_integer_weeks():
-    transactions, products = shop()
+    transactions, products = weekly_shop()
     with pytest.raises(ValueError, match=r"missing column\(s\) \['week'\]; the table has .*; a time split needs"):
         time_split(transactions.drop(columns="week"), products)
     with pytest.raises(ValueError, match="integer week numbers"):
@@ -227,7 +227,7 @@ def test_bad_link_tasks_and_scores_are_refused(build, message):
 
 
 def test_the_catalogue_text_and_features():
-    transactions, products = shop()
+    transactions, products = weekly_shop()
     ids = pd.Index([1, 2, 3, 4, 5, 6, 7, 8])
     attributes = product_attributes(transactions, products, ids)
     assert attributes.unit_price.loc[2] == pytest.approx(1.2)
@@ -284,7 +284,7 @@ def test_training_is_repeatable_and_gives_one_embedding_per_product():
 
 
 def test_too_small_a_graph_for_a_validation_split_is_refused(split):
-    transactions, products = shop()
+    transactions, products = weekly_shop()
     known = split.known_ids
     features = pd.DataFrame(np.ones((len(known), 2)), index=known)
     with pytest.raises(ValueError, match="too few edges"):
@@ -292,7 +292,7 @@ def test_too_small_a_graph_for_a_validation_split_is_refused(split):
 
 
 def test_the_cold_start_predictor_ranks_known_products_for_a_new_one():
-    transactions, products = shop()
+    transactions, products = weekly_shop()
     ids = pd.Index([1, 2, 3, 4, 5, 6, 7, 8])
     attributes = product_attributes(transactions, products, ids)
     catalogue = CatalogueFeatures(n_components=3).fit(attributes)
@@ -352,7 +352,7 @@ def test_a_validation_task_excludes_the_training_pairs(split):
 def test_a_rehearsal_must_end_before_the_cut_off(week):
     from prodassoc_lab.links.experiment import rehearsal_experiments
 
-    transactions, products = shop()
+    transactions, products = weekly_shop()
     with pytest.raises(ValueError, match="rehearsal_week must be a week number before cutoff_week=39"):
         rehearsal_experiments(transactions, products, cutoff_week=39, rehearsal_week=week)
 
