@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor
 
+from prodassoc_lab.tensors import require_finite
 from prodassoc_lab.validation import positive_int
 
 
@@ -23,7 +24,9 @@ def scaled_dot_product_attention(
     Shapes: ``q`` (..., L, d_k), ``k`` (..., S, d_k), ``v`` (..., S, d_v); ``mask``
     boolean, broadcastable to (..., L, S), ``True`` where a query may attend to a
     key. A query whose keys are all masked has no defined softmax (0/0): it
-    raises ``ValueError`` instead of returning NaN or a silent row of zeros.
+    raises ``ValueError`` instead of returning NaN or a silent row of zeros;
+    so does a NaN or infinite entry of ``q``, ``k`` or ``v`` (mask a key instead
+    of setting it to ``-inf``).
     """
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, Tensor) or not t.is_floating_point():
@@ -36,6 +39,8 @@ def scaled_dot_product_attention(
             f"q, k, v need at least 2 dimensions (..., length, features); got "
             f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
         )
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        require_finite(t, name)  # one -inf key would turn its query's softmax into NaN
     if q.size(-1) != k.size(-1):
         raise ValueError(
             f"q has {q.size(-1)} features per position (shape {tuple(q.shape)}) but k has "

@@ -167,6 +167,29 @@ def _check_numeric(values: pd.Series, col: str, source: str) -> None:
         raise TransactionDataError(f"{source}: column {col!r} has {n_infinite} infinite value(s)")
 
 
+def check_timestamps(values: pd.Series, col: str, source: str) -> None:
+    """Raise :class:`TransactionDataError` unless ``values`` are datetimes (or numbers), none missing.
+
+    Trips are put in time order by this column, so text (which sorts as text:
+    day-first dates put 02/01 before 31/12) and missing times (which sort last,
+    making an undated trip a household's "latest") are refused, not sorted.
+    """
+    if not (pd.api.types.is_datetime64_any_dtype(values)
+            or (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))):
+        raise TransactionDataError(
+            f"{source}: column {col!r} holds {values.dtype} values, but trips are ordered by it: text would sort as "
+            f"text; convert it with pd.to_datetime(..., format=...)"
+        )
+    n_missing = int(values.isna().sum())
+    if n_missing:
+        raise TransactionDataError(f"{source}: column {col!r} has {n_missing} missing value(s); a trip without a "
+                                   "time has no place in its household's order")
+    if pd.api.types.is_numeric_dtype(values):
+        n_infinite = int(np.isinf(values.to_numpy(dtype=float)).sum())
+        if n_infinite:
+            raise TransactionDataError(f"{source}: column {col!r} has {n_infinite} infinite value(s)")
+
+
 @dataclass(frozen=True)
 class CleaningReport:
     """What :func:`clean_transactions` removed, rule by rule.
@@ -220,6 +243,7 @@ def clean_transactions(
         if not isinstance(products, pd.DataFrame):
             raise TransactionDataError(f"products: expected a pandas DataFrame, got {type(products).__name__}")
         require_columns(products, [ITEM], "products")
+        _check_same_id_kind(kept[ITEM], products[ITEM])
         known = kept[ITEM].isin(products[ITEM])
         kept = _drop(kept, ~known, "product not in product table", removed)
     duplicated = kept.duplicated([BASKET, ITEM])
@@ -227,10 +251,20 @@ def clean_transactions(
     if duplicated.any():
         kept = _merge_repeated_lines(kept)
     if kept.empty:
-        raise TransactionDataError(
-            f"cleaning removed every line: {removed}; check the quantity and sales columns"
-        )
+        main_rule = max(removed, key=removed.get)
+        raise TransactionDataError(f"cleaning removed every line: {removed}; most went by the rule {main_rule!r}, "
+                                   "so check the column it reads")
     return kept.reset_index(drop=True), CleaningReport(len(transactions), removed)
+
+
+def _check_same_id_kind(transaction_ids: pd.Series, product_ids: pd.Series) -> None:
+    """Text ids never equal integer ids: without this check every line would be dropped as an unknown product."""
+    kinds = [pd.api.types.infer_dtype(ids, skipna=True) for ids in (transaction_ids, product_ids)]
+    if len(transaction_ids) and len(product_ids) and ("string" in kinds) and kinds[0] != kinds[1]:
+        raise TransactionDataError(
+            f"{ITEM} is {kinds[0]} in transactions but {kinds[1]} in products, so no id would match; "
+            f"convert one table's ids, e.g. products[{ITEM!r}].astype(str)"
+        )
 
 
 def _drop(table: pd.DataFrame, bad: pd.Series, reason: str, removed: dict[str, int]) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from prodassoc_lab.data import (
     load_complete_journey,
     select_products,
 )
+from prodassoc_lab.files import write_atomically
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.validation import positive_int
 
@@ -99,13 +100,11 @@ def load_product_graph(
     products bought by the same household; the other arguments are those of
     :func:`prodassoc_lab.graph.product_graph` plus the node filter ``min_baskets``.
     """
-    if kind not in GRAPH_KINDS:
-        raise ValueError(f"unknown graph kind {kind!r}; choose one of {list(GRAPH_KINDS)}")
-    key = f"v{_CACHE_VERSION}-{kind}-{weight}-b{min_baskets}-c{min_count}-k{top_k}"
-    folder = cache_dir() / "graphs" / key
+    folder = graph_cache_folder(kind, weight, min_baskets, min_count, top_k)
     cached = _read_cached_graph(folder, weight)
     if cached is not None:
         return cached
+    check_cache_writable(folder)  # before the build, which takes seconds to minutes
     baskets, households, products = complete_journey_matrices(min_baskets)
     rows = baskets if kind == "basket" else households
     graph = product_graph(rows, products, weight=weight, min_count=min_count, top_k=top_k)
@@ -113,26 +112,47 @@ def load_product_graph(
     return graph
 
 
+def graph_cache_folder(kind: str = "basket", weight: str = "npmi", min_baskets: int = 50, min_count: int = 5,
+                       top_k: int | None = 10) -> Path:
+    """The cache folder of the graph :func:`load_product_graph` returns for these arguments."""
+    if kind not in GRAPH_KINDS:
+        raise ValueError(f"unknown graph kind {kind!r}; choose one of {list(GRAPH_KINDS)}")
+    return cache_dir() / "graphs" / f"v{_CACHE_VERSION}-{kind}-{weight}-b{min_baskets}-c{min_count}-k{top_k}"
+
+
+def is_cached(folder: Path) -> bool:
+    """Whether ``folder`` (a :func:`graph_cache_folder`) holds both tables of a cached graph."""
+    return all((folder / f"{name}.parquet").is_file() for name in ("nodes", "edges"))
+
+
+def check_cache_writable(folder: Path) -> None:
+    """Create ``folder`` and a file in it, or raise ``ValueError`` saying how to choose another cache folder.
+
+    Run before a graph is built, so that a read-only cache, a file in the way or
+    a folder that cannot hold files (``/proc``) is reported at once.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write the graph cache in {folder} ({error.strerror or error}); set "
+                         "PRODASSOC_LAB_CACHE to a folder you can write") from None
+
+
 def _write_cached_graph(folder: Path, graph: ProductGraph) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in (("nodes", graph.nodes), ("edges", graph.edges)):
-        # A temporary file of its own, renamed in one step: an interrupted run never leaves a half
-        # file, and two processes building the same graph never write into each other's file.
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=folder)
-        os.close(handle)
-        try:
-            table.to_parquet(temporary)
-            os.replace(temporary, folder / f"{name}.parquet")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # each table written whole or not at all, and two processes building the same graph never
+        # write into each other's file
+        write_atomically(folder / f"{name}.parquet", table.to_parquet, "cached graph")
 
 
 def _read_cached_graph(folder: Path, weight: str) -> ProductGraph | None:
     """The cached graph, or ``None`` when there is none or it cannot be used (then it is rebuilt)."""
-    paths = [folder / "nodes.parquet", folder / "edges.parquet"]
-    if not all(path.is_file() for path in paths):
+    if not is_cached(folder):
         return None
+    paths = [folder / "nodes.parquet", folder / "edges.parquet"]
     try:
         nodes, edges = (pd.read_parquet(path) for path in paths)
         if nodes.empty or edges.empty:

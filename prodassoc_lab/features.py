@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from prodassoc_lab.validation import require_columns
+from prodassoc_lab.validation import TransactionDataError, require_columns
 
 FEATURES = [
     "log baskets",
@@ -59,6 +59,9 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
         raise ValueError("product_ids must name two or more distinct products: features are standardized over them")
     require_columns(transactions, ("product_id", "basket_id", "household_id", "quantity", "sales_value",
                                    "retail_disc", "coupon_disc", "transaction_timestamp"), "transactions")
+    if not pd.api.types.is_datetime64_any_dtype(transactions.transaction_timestamp):
+        raise TransactionDataError("transactions: column 'transaction_timestamp' must hold datetimes (the weekend "
+                                   f"share reads the weekday), got {transactions.transaction_timestamp.dtype}")
     lines = transactions[transactions.product_id.isin(product_ids)]
     unknown = product_ids.difference(lines.product_id.unique())
     if len(unknown):

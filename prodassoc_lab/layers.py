@@ -8,8 +8,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
-from torch_geometric.utils import is_torch_sparse_tensor, spmm
+from torch_geometric.utils import spmm
 
+from prodassoc_lab.tensors import check_graph_inputs
 from prodassoc_lab.validation import positive_int
 
 
@@ -64,33 +65,10 @@ class SeedGraphConv(MessagePassing):
         return self.lin_neigh(neighbours) + self.lin_self(x)
 
     def _check_inputs(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None) -> None:
-        for name, value in (("x", x), ("edge_index", edge_index), ("edge_weight", edge_weight)):
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        check_graph_inputs(x, edge_index, edge_weight, self.in_channels)
         if x.dtype != self.lin_self.weight.dtype:
             raise TypeError(f"x is {x.dtype} but the layer's weights are {self.lin_self.weight.dtype}; "
                             "convert one of them (e.g. x.float())")
-        if x.dim() != 2 or x.size(-1) != self.in_channels:
-            raise ValueError(
-                f"x must have shape (num_nodes, {self.in_channels}), got {tuple(x.shape)}"
-            )
-        if is_torch_sparse_tensor(edge_index):
-            if edge_weight is not None:
-                raise ValueError("a sparse adjacency carries its own weights; do not also pass edge_weight")
-            if edge_index.shape != (x.size(0), x.size(0)):
-                raise ValueError(
-                    f"the sparse adjacency must be {x.size(0)}×{x.size(0)} to match x, got {tuple(edge_index.shape)}"
-                )
-        elif edge_index.dim() != 2 or edge_index.size(0) != 2:
-            raise ValueError(f"edge_index must have shape (2, num_edges), got {tuple(edge_index.shape)}")
-        elif edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= x.size(0)):
-            raise ValueError(f"edge_index refers to node {int(edge_index.max())} (or a negative one), "
-                             f"but x has {x.size(0)} nodes")
-        elif edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
-            raise ValueError(
-                f"edge_weight must have shape ({edge_index.size(1)},) to match edge_index, "
-                f"got {tuple(edge_weight.shape)}"
-            )
 
     def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
         return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j

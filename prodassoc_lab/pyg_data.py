@@ -19,6 +19,7 @@ from torch_geometric.transforms import ToSparseTensor
 from prodassoc_lab.datasets import cleaned_complete_journey, load_product_graph
 from prodassoc_lab.features import product_features
 from prodassoc_lab.graph import ProductGraph
+from prodassoc_lab.tensors import node_indices, require_finite
 
 
 def load_node_data(
@@ -72,15 +73,12 @@ def sparse_adjacency(data: Data) -> Data:
     if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2 \
             or edge_index.is_floating_point():
         raise ValueError("edge_index must be an integer tensor of shape (2, num_edges)")
-    if edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= data.num_nodes):
-        raise ValueError(f"edge_index refers to node {int(edge_index.max())} (or a negative one), "
-                         f"but data has {data.num_nodes} nodes")
+    node_indices(edge_index, data.num_nodes, "edge_index")
     weight = data.edge_weight if "edge_weight" in data else None
     if weight is not None and weight.shape != (edge_index.size(1),):
         raise ValueError(f"edge_weight must have one entry per edge ({edge_index.size(1)}), got {tuple(weight.shape)}")
-    if weight is not None and not torch.isfinite(weight).all():
-        raise ValueError(f"{int((~torch.isfinite(weight)).sum())} edge weight(s) are NaN or infinite; "
-                         "every edge weight must be a finite number")
+    if weight is not None:
+        require_finite(weight, "edge_weight")
     if weight is not None and (weight < 0).any():
         raise ValueError(
             f"{int((weight < 0).sum())} edge weight(s) are negative (smallest {weight.min().item():.3g}); "

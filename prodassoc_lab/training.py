@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from prodassoc_lab.files import write_atomically
+from prodassoc_lab.files import check_writable_file, write_atomically
+from prodassoc_lab.tensors import NonFiniteError
 from prodassoc_lab.validation import positive_int
 
 
@@ -84,8 +85,10 @@ def train_with_early_stopping(
     (higher, or lower with ``higher_is_better=False``) than the best so far,
     so ties keep the first; training stops at a validation once
     ``settings.patience`` epochs have passed since the best epoch. A training
-    loss or validation score that is NaN or infinite raises
-    ``FloatingPointError`` naming ``name``, the epoch, the value and ``lr``
+    loss, parameter or validation score that is NaN or infinite, or a layer's
+    :class:`~prodassoc_lab.tensors.NonFiniteError` (NaN or infinite values met
+    during an epoch), raises ``FloatingPointError`` naming ``name``, the epoch,
+    the value and ``lr``
     (training diverged; a smaller learning rate is the usual cure). At the
     end the best epoch's state is loaded back into ``model``, which is left
     in evaluation mode; with ``checkpoint`` it is first written to that file
@@ -106,6 +109,8 @@ def train_with_early_stopping(
 
     if not isinstance(settings, EarlyStopping):
         raise TypeError(f"settings must be an EarlyStopping, got {type(settings).__name__}")
+    if checkpoint is not None:
+        check_writable_file(checkpoint, "checkpoint")  # before training, not after it
     hint = f"try a smaller lr than {lr}" if lr is not None else "try a smaller learning rate"
     run = TrainingRun(best_epoch=0, best_score=math.nan, epochs_run=0, seconds_per_epoch=math.nan)
     best_state = None
@@ -113,17 +118,26 @@ def train_with_early_stopping(
     bar = tqdm(range(1, settings.epochs + 1), desc=name, disable=not progress, leave=False)
     for epoch in bar:
         model.train()
-        loss = float(train_step())
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"{name}: the training loss is {loss} at epoch {epoch}; "
-                                     f"training diverged ({hint})")
+        try:
+            loss = float(train_step())
+        except NonFiniteError as error:  # a layer met NaN or inf: diverged weights, or bad inputs
+            raise FloatingPointError(f"{name}: at epoch {epoch}, {error}; if the inputs are finite, "
+                                     f"training diverged ({hint})") from error
+        if not math.isfinite(loss) or _non_finite_parameters(model):
+            what = (f"the training loss is {loss}" if not math.isfinite(loss)
+                    else f"parameters {_non_finite_parameters(model)} are NaN or infinite")
+            raise FloatingPointError(f"{name}: {what} at epoch {epoch}; training diverged ({hint})")
         run.losses.append(loss)
         run.epochs_run = epoch
         if epoch % settings.eval_every and epoch != settings.epochs:
             continue
         model.eval()
         with torch.no_grad():
-            score = float(validate())
+            try:
+                score = float(validate())
+            except NonFiniteError as error:
+                raise FloatingPointError(f"{name}: validating epoch {epoch}, {error}; if the inputs are finite, "
+                                         f"training diverged ({hint})") from error
         if not math.isfinite(score):
             raise FloatingPointError(f"{name}: the validation score is {score} at epoch {epoch}; "
                                      f"training diverged ({hint})")
@@ -142,3 +156,8 @@ def train_with_early_stopping(
     model.load_state_dict(best_state)
     model.eval()
     return run
+
+
+def _non_finite_parameters(model: torch.nn.Module) -> list[str]:
+    """Names of the parameters holding a NaN or infinite entry (at most three)."""
+    return [name for name, parameter in model.named_parameters() if not torch.isfinite(parameter).all()][:3]

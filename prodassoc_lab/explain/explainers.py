@@ -27,6 +27,7 @@ from torch_geometric.explain.metric import characterization_score, fidelity
 from torch_geometric.utils import k_hop_subgraph
 
 from prodassoc_lab.links.models import LinkEncoder, pair_scores
+from prodassoc_lab.tensors import node_indices
 from prodassoc_lab.validation import positive_int
 
 
@@ -39,7 +40,8 @@ def computation_edges(edge_index: Tensor, nodes: Tensor, num_layers: int = 2, nu
     draws its edges from these.
     """
     num_layers = positive_int(num_layers, "num_layers")
-    nodes = torch.as_tensor(nodes, dtype=torch.long).view(-1)
+    num_nodes = num_nodes if num_nodes is not None else int(edge_index.max()) + 1
+    nodes = node_indices(nodes, num_nodes, "nodes").view(-1)
     if num_layers == 1:
         receivers = nodes
     else:
@@ -74,7 +76,7 @@ def local_graph(x: Tensor, edge_index: Tensor, edge_weight: Tensor, targets: Ten
     (chapter 10 asserts it), and an explainer's steps cost the cut-out's edges
     instead of the whole graph's.
     """
-    targets = torch.as_tensor(targets, dtype=torch.long).view(-1)
+    targets = node_indices(targets, x.size(0), "targets").view(-1)
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
         raise ValueError(f"hops must be an integer ≥ 0, got {hops!r}")
     within = targets if hops == 0 else k_hop_subgraph(targets, hops, edge_index, num_nodes=x.size(0))[0]
@@ -207,7 +209,7 @@ class MaskGradient(ExplainerAlgorithm):
             clear_masks(model)
         if self.model_config.mode == ModelMode.multiclass_classification:
             out = torch.log_softmax(out, dim=-1).gather(-1, target.view(-1, 1)).view(-1)
-        selected = out.view(-1) if index is None else out.view(-1)[index]
+        selected = out.view(-1) if index is None else out.view(-1)[node_indices(index, out.numel(), "index")]
         masks = [mask for mask in (node_mask, edge_mask) if mask is not None]
         gradients = iter(torch.autograd.grad(selected.sum(), masks))
         return Explanation(node_mask=next(gradients) if node_mask is not None else None,

@@ -47,11 +47,21 @@ def _load(model: torch.nn.Module, path: Path) -> torch.nn.Module:
     if not path.is_file():
         raise FileNotFoundError(f"no saved weights at {path}; make them with "
                                 f"`python -m prodassoc_lab.explain --out {path.parent}`")
-    state = torch.load(path, weights_only=True)
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as error:  # truncated, empty or not a PyTorch file; a pickle of anything but tensors is refused
+        raise ValueError(f"{path} is not a readable weights file ({type(error).__name__}: {error}); make it again "
+                         f"with `python -m prodassoc_lab.explain --out {path.parent}`") from None
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise ValueError(f"{path} does not hold a state dict (a dict of tensors), but a {type(state).__name__}")
     try:
         model.load_state_dict(state)
     except RuntimeError as error:  # shapes or names differ: the file belongs to another model or catalogue
         raise ValueError(f"{path} does not hold weights of a {type(model).__name__} of this shape: {error}") from None
+    damaged = [name for name, value in state.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if damaged:
+        raise ValueError(f"{path} holds NaN or infinite weights in {damaged}; a model trained to such weights "
+                         "diverged, and its scores would be meaningless")
     return model.eval()
 
 

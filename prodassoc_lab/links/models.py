@@ -30,6 +30,7 @@ from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.pyg_data import require_adjacency, sparse_adjacency
 from prodassoc_lab.reproducibility import set_seed
+from prodassoc_lab.tensors import check_graph_inputs, node_indices
 from prodassoc_lab.training import EarlyStopping, TrainingRun, train_with_early_stopping
 from prodassoc_lab.validation import bounded_int, non_negative_float, positive_float, positive_int
 
@@ -71,13 +72,13 @@ class LinkEncoder(torch.nn.Module):
             raise ValueError(f"unknown encoder {kind!r}; choose one of {list(LAYERS)}")
         in_channels, hidden = positive_int(in_channels, "in_channels"), positive_int(hidden, "hidden")
         self.kind = kind
+        self.in_channels = in_channels
         self.first = LAYERS[kind](in_channels, hidden)
         self.second = LAYERS[kind](hidden, hidden)
         self.popularity = torch.nn.Linear(in_channels, 1)
 
     def forward(self, x: Tensor, adjacency: Tensor, edge_weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        if edge_weight is not None and adjacency.layout == torch.sparse_csr:
-            raise ValueError("a sparse adjacency carries its own weights; pass edge_weight only with an edge_index")
+        check_graph_inputs(x, adjacency, edge_weight, self.in_channels)
         if self.kind in UNWEIGHTED:
             adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None
         graph = (adjacency,) if edge_weight is None else (adjacency, edge_weight)
@@ -85,8 +86,14 @@ class LinkEncoder(torch.nn.Module):
 
 
 def pair_scores(embeddings: Tensor, bias: Tensor, pairs: Tensor) -> Tensor:
-    """:math:`s(u, v) = z_u^\\top z_v + b_u + b_v` for the columns ``(u, v)`` of ``pairs`` (shape ``(2, P)``)."""
-    source, target = pairs
+    """:math:`s(u, v) = z_u^\\top z_v + b_u + b_v` for the columns ``(u, v)`` of ``pairs`` (shape ``(2, P)``).
+
+    Every entry of ``pairs`` must be a node index in ``[0, len(embeddings))``; a negative one is refused.
+    """
+    if not isinstance(pairs, Tensor) or pairs.dim() != 2 or pairs.size(0) != 2:
+        raise ValueError(f"pairs must be a tensor of shape (2, P), got "
+                         f"{tuple(pairs.shape) if isinstance(pairs, Tensor) else type(pairs).__name__}")
+    source, target = node_indices(pairs, embeddings.size(0), "pairs")
     return (embeddings[source] * embeddings[target]).sum(-1) + bias[source] + bias[target]
 
 
@@ -129,7 +136,7 @@ class LinkRun:
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Scores of every known product as a partner of each query node: ``len(queries) × n``."""
-        rows = torch.as_tensor(np.asarray(queries), dtype=torch.long)
+        rows = node_indices(np.asarray(queries), self.embeddings.size(0), "queries")
         with torch.no_grad():
             return (self.embeddings[rows] @ self.embeddings.T + self.bias[None, :] + self.bias[rows, None]).numpy()
 

@@ -14,7 +14,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from prodassoc_lab.next_basket.task import NextBasketTask
 from prodassoc_lab.rules import cooccurring_pairs
-from prodassoc_lab.validation import bounded_float, bounded_int, positive_int
+from prodassoc_lab.validation import bounded_float, positive_int
 
 #: TIFU-KNN's settings for chapter 9, chosen on the validation baskets by
 #: :func:`prodassoc_lab.next_basket.experiment.tune_tifu_knn`.
@@ -97,7 +97,10 @@ def tifu_knn(task: NextBasketTask, stage: str, group_size: int = TIFU_KNN["group
         neighbours: nearest other households averaged.
         alpha: weight of the household's own vector against its neighbours'.
     """
-    neighbours = bounded_int(neighbours, "neighbours", 1, task.n_households - 1)
+    neighbours = positive_int(neighbours, "neighbours")
+    if neighbours >= task.n_households:
+        raise ValueError(f"neighbours={neighbours}, but the task has {task.n_households} households, so each has "
+                         f"only {task.n_households - 1} other(s) to average; give neighbours ≤ {task.n_households - 1}")
     alpha = bounded_float(alpha, "alpha", 0, 1)
     vectors = tifu_vectors(task, stage, group_size, within_decay, group_decay)
     dense = vectors.toarray()

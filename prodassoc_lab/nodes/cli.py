@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from prodassoc_lab.cli import add_seed_argument, check_output, positive_integer, positive_number, write_table
-from prodassoc_lab.datasets import GRAPH_KINDS
+from prodassoc_lab.datasets import GRAPH_KINDS, check_cache_writable, graph_cache_folder, is_cached
 from prodassoc_lab.graph import LABELS, WEIGHTS
 
 # The names of prodassoc_lab.nodes.models.MODELS and its GAT_HEADS, written out so that --model and --hidden
@@ -68,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     if "gat" in args.model and args.hidden % GAT_HEADS:
         parser.error(f"--hidden: gat splits the hidden layer over {GAT_HEADS} heads, so it must be a multiple of "
                      f"{GAT_HEADS}, got {args.hidden}")
+
+    try:  # the graph is built and cached on the first run: the cache must be writable then
+        cache = graph_cache_folder(args.graph, args.weight, top_k=args.top_k)
+        if not is_cached(cache):
+            check_cache_writable(cache)
+    except ValueError as error:
+        parser.error(str(error))
 
     # Only now the heavy imports: every mistake above is reported at once.
     import pandas as pd

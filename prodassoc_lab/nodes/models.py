@@ -11,6 +11,7 @@ from torch import Tensor
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 
 from prodassoc_lab.layers import SeedGraphConv
+from prodassoc_lab.tensors import check_graph_inputs
 from prodassoc_lab.validation import bounded_float, positive_int
 
 GAT_HEADS = 4  # attention heads of GAT's hidden layer
@@ -94,12 +95,12 @@ class NodeClassifier(torch.nn.Module):
                              f"{GAT_HEADS}, got {hidden}")
         dropout = bounded_float(dropout, "dropout", 0, 1, high_open=True)
         self.kind, self.dropout, self._spec = kind, dropout, KINDS[kind]
+        self.in_channels = in_channels
         self.first = self._spec.layer(in_channels, hidden, True, dropout)
         self.second = self._spec.layer(hidden, num_classes, False, dropout)
 
     def forward(self, x: Tensor, adjacency: Tensor, edge_weight: Tensor | None = None) -> Tensor:
-        if edge_weight is not None and adjacency.layout == torch.sparse_csr:
-            raise ValueError("a sparse adjacency carries its own weights; pass edge_weight only with an edge_index")
+        check_graph_inputs(x, adjacency, edge_weight, self.in_channels)
         if self._spec.unweighted:
             # every neighbour counts 1 (weights are non-negative)
             adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None

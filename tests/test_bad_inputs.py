@@ -1,0 +1,255 @@
+"""Inputs that used to give a silent wrong answer or a raw error deep inside a library: each now raises
+an error that names the argument, the file or the column (trip order, weights files, node indices,
+non-finite tensors, mismatched ids, cache and checkpoint paths)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from synthetic import household_trips
+from torch_geometric.data import Data
+
+from prodassoc_lab import datasets
+from prodassoc_lab.attention import scaled_dot_product_attention
+from prodassoc_lab.data import TransactionDataError, clean_transactions
+from prodassoc_lab.explain import cli as explain_cli
+from prodassoc_lab.explain import saved_models
+from prodassoc_lab.explain.explainers import computation_edges, local_graph
+from prodassoc_lab.layers import SeedGraphConv
+from prodassoc_lab.links.models import LinkEncoder, LinkRun, pair_scores
+from prodassoc_lab.next_basket.baselines import tifu_knn
+from prodassoc_lab.next_basket.task import next_basket_task
+from prodassoc_lab.nodes.models import NodeClassifier
+from prodassoc_lab.pyg_data import sparse_adjacency
+from prodassoc_lab.tensors import NonFiniteError, node_indices
+from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- trip order (next-basket task) ------------------------------------------------------------
+
+
+def test_timestamps_stored_as_text_are_refused():
+    trips = household_trips()
+    # day-first text: "02/01/2017" sorts before "31/12/2016" as text
+    trips["transaction_timestamp"] = trips.transaction_timestamp.dt.strftime("%d/%m/%Y")
+    with pytest.raises(TransactionDataError, match="'transaction_timestamp' holds (object|str) values.*sort as text"):
+        next_basket_task(trips, n_products=10, min_history=2)
+
+
+def test_a_trip_without_a_timestamp_is_refused():
+    trips = household_trips()
+    trips.loc[3, "transaction_timestamp"] = pd.NaT
+    with pytest.raises(TransactionDataError, match="'transaction_timestamp' has 1 missing value"):
+        next_basket_task(trips, n_products=10, min_history=2)
+
+
+def test_numeric_timestamps_order_trips_like_datetimes():
+    trips = household_trips()
+    as_days = trips.assign(transaction_timestamp=(trips.transaction_timestamp - pd.Timestamp("2017-01-01")).dt.days)
+    by_date, by_day = (next_basket_task(t, n_products=10, min_history=2) for t in (trips, as_days))
+    assert by_date.basket_ids.equals(by_day.basket_ids)
+
+
+# --- damaged weights files --------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved_encoder(tmp_path) -> Path:
+    path = tmp_path / "encoder.pt"
+    torch.save(LinkEncoder("gcn", 3).state_dict(), path)
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "text"])
+def test_a_damaged_weights_file_is_named(saved_encoder, damage):
+    if damage == "truncated":
+        saved_encoder.write_bytes(saved_encoder.read_bytes()[:100])
+    elif damage == "empty":
+        saved_encoder.write_bytes(b"")
+    else:
+        saved_encoder.write_text("not weights")
+    with pytest.raises(ValueError, match=f"{saved_encoder} is not a readable weights file"):
+        saved_models.load_link_encoder(saved_encoder, 3)
+
+
+def test_nan_weights_are_refused(saved_encoder):
+    state = torch.load(saved_encoder, weights_only=True)
+    state["first.lin.weight"][0, 0] = float("nan")
+    torch.save(state, saved_encoder)
+    with pytest.raises(ValueError, match=r"holds NaN or infinite weights in \['first.lin.weight'\]"):
+        saved_models.load_link_encoder(saved_encoder, 3)
+
+
+def test_a_pickle_of_anything_but_tensors_is_still_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps(os.getcwd))  # a callable: weights_only must not unpickle it
+    with pytest.raises(ValueError, match="is not a readable weights file"):
+        saved_models.load_link_encoder(path, 3)
+
+
+def test_a_file_of_another_kind_is_refused(tmp_path):
+    path = tmp_path / "list.pt"
+    torch.save([torch.ones(1)], path)
+    with pytest.raises(ValueError, match="does not hold a state dict"):
+        saved_models.load_link_encoder(path, 3)
+
+
+# --- node indices -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_pair_indices_outside_the_nodes_are_refused(bad):
+    embeddings, bias = torch.randn(5, 2), torch.zeros(5)
+    with pytest.raises(ValueError, match=r"pairs must hold node indices in \[0, 5\); got values from"):
+        pair_scores(embeddings, bias, torch.tensor([[0, bad], [1, 2]]))
+
+
+def test_query_indices_outside_the_nodes_are_refused():
+    run = LinkRun("gcn", 0, LinkEncoder("gcn", 3), torch.randn(4, 2), torch.zeros(4))
+    with pytest.raises(ValueError, match=r"queries must hold node indices in \[0, 4\)"):
+        run.scores(np.array([0, -1]))
+    with pytest.raises(TypeError, match="queries must hold integer node indices"):
+        run.scores(np.array([0.0, 1.0]))
+
+
+def test_explained_nodes_outside_the_graph_are_refused():
+    edge_index = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    with pytest.raises(ValueError, match=r"targets must hold node indices in \[0, 3\)"):
+        local_graph(torch.ones(3, 2), edge_index, torch.ones(3), torch.tensor([-1]), hops=1)
+    with pytest.raises(ValueError, match=r"nodes must hold node indices in \[0, 3\)"):
+        computation_edges(edge_index, torch.tensor([3]), num_layers=2, num_nodes=3)
+
+
+def test_node_indices_accept_a_list_and_keep_valid_entries():
+    assert node_indices([0, 2], 3, "nodes").tolist() == [0, 2]
+    with pytest.raises(TypeError, match="nodes must hold integer node indices"):
+        node_indices(["a"], 3, "nodes")
+
+
+# --- non-finite tensors and wrongly sized graphs ----------------------------------------------
+
+
+def test_a_nan_edge_weight_in_the_article_layer_is_refused():
+    layer = SeedGraphConv(2, 2)
+    edge_index = torch.tensor([[0, 1], [1, 0]])
+    with pytest.raises(NonFiniteError, match="edge_weight has 1 NaN or infinite value"):
+        layer(torch.ones(2, 2), edge_index, torch.tensor([1.0, float("nan")]))
+    adjacency = torch.sparse_coo_tensor(edge_index, torch.tensor([1.0, float("inf")]), (2, 2)).to_sparse_csr()
+    with pytest.raises(NonFiniteError, match="the adjacency has 1 NaN or infinite value"):
+        layer(torch.ones(2, 2), adjacency)
+
+
+def test_nan_features_are_refused():
+    with pytest.raises(NonFiniteError, match="x has 1 NaN"):
+        SeedGraphConv(2, 2)(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), torch.tensor([[0], [1]]))
+
+
+def test_an_infinite_attention_key_is_refused():
+    k = torch.randn(3, 4)
+    k[1, 0] = -float("inf")
+    with pytest.raises(NonFiniteError, match="k has 1 NaN or infinite value"):
+        scaled_dot_product_attention(torch.randn(2, 4), k, torch.randn(3, 4))
+
+
+def _csr(n: int) -> torch.Tensor:
+    data = sparse_adjacency(Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=n))
+    return data.adj_t
+
+
+@pytest.mark.parametrize("model", [lambda: LinkEncoder("gcn", 2), lambda: NodeClassifier("gcn", 2, 4, 3),
+                                   lambda: NodeClassifier("sage", 2, 4, 3)])
+def test_a_wrongly_sized_adjacency_is_named(model):
+    with pytest.raises(ValueError, match=r"the sparse adjacency must be 3×3 to match x, got \(4, 4\)"):
+        model()(torch.ones(3, 2), _csr(4))
+
+
+# --- ids, timestamps and messages that point at the right thing --------------------------------
+
+
+def test_text_product_ids_against_integer_ones_are_named():
+    transactions = pd.DataFrame({"basket_id": [1, 1], "product_id": ["7", "8"], "quantity": [1, 1],
+                                 "sales_value": [1.0, 2.0]})
+    with pytest.raises(TransactionDataError, match="product_id is string in transactions but integer in products"):
+        clean_transactions(transactions, pd.DataFrame({"product_id": [7, 8]}))
+
+
+def test_cleaning_that_removes_everything_names_the_rule():
+    transactions = pd.DataFrame({"basket_id": [1, 1], "product_id": [7, 8], "quantity": [1, 1],
+                                 "sales_value": [1.0, 2.0]})
+    with pytest.raises(TransactionDataError, match="most went by the rule 'product not in product table'"):
+        clean_transactions(transactions, pd.DataFrame({"product_id": [9]}))
+
+
+def test_tifu_knn_says_how_many_households_there_are():
+    task = next_basket_task(household_trips(n_households=2), n_products=10, min_history=2)
+    with pytest.raises(ValueError, match=r"the task has 2 households, so each has only 1 other\(s\)"):
+        tifu_knn(task, "validation", neighbours=300)
+    assert tifu_knn(task, "validation", neighbours=1).shape == (2, 10)  # n - 1 neighbours is allowed
+
+
+# --- checkpoints and the cache: refused before the work, files follow the umask ----------------
+
+
+def test_a_checkpoint_in_a_missing_folder_is_refused_before_training(tmp_path):
+    model, steps = torch.nn.Linear(1, 1), []
+    with pytest.raises(ValueError, match="checkpoint: folder .*missing does not exist"):
+        train_with_early_stopping(model, lambda: steps.append(1) or 0.0, lambda: 0.0, EarlyStopping(2),
+                                  checkpoint=tmp_path / "missing" / "best.pt")
+    assert steps == []
+
+
+def test_a_cache_that_cannot_be_written_is_refused_before_the_build(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("in the way")
+    monkeypatch.setenv("PRODASSOC_LAB_CACHE", str(tmp_path / "file"))
+    monkeypatch.setattr(datasets, "complete_journey_matrices", lambda *a: pytest.fail("built the graph"))
+    with pytest.raises(ValueError, match="cannot write the graph cache in .*set PRODASSOC_LAB_CACHE"):
+        datasets.load_product_graph("basket")
+
+
+def test_cached_tables_follow_the_umask(tmp_path):
+    from test_faults import tiny_graph
+
+    old = os.umask(0o022)
+    try:
+        datasets._write_cached_graph(tmp_path, tiny_graph())
+    finally:
+        os.umask(old)
+    assert {(path.stat().st_mode & 0o777) for path in tmp_path.iterdir()} == {0o644}
+
+
+def _command(module: str, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, **(env or {})}, timeout=60)
+    return result, time.perf_counter() - start
+
+
+@pytest.mark.parametrize("cache", ["", "/proc/prodassoc_lab_cache"])
+def test_the_node_command_refuses_an_unusable_cache_at_once(cache):
+    result, seconds = _command("prodassoc_lab.nodes", "--graph", "basket", "--top-k", "7",
+                               env={"PRODASSOC_LAB_CACHE": cache})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "PRODASSOC_LAB_CACHE" in result.stderr and seconds < 5
+
+
+def test_the_explain_command_refuses_a_linked_weights_file(tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (tmp_path / explain_cli.WEIGHT_FILES[0]).symlink_to(target)
+    result, _ = _command("prodassoc_lab.explain", "--out", str(tmp_path))
+    assert result.returncode == 2 and "is a symbolic link" in result.stderr
+    assert target.read_text() == "keep me"
+
+
+def test_the_explain_command_names_the_files_it_writes():
+    assert explain_cli.WEIGHT_FILES == (saved_models.LINK_ENCODER, saved_models.BASKET_SASREC)
