@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from prodassoc_lab.attention import MultiHeadSelfAttention
+from prodassoc_lab.cli import check_output, write_table
 from prodassoc_lab.data import BasketMatrix, basket_matrix, filter_products, top_products
 from prodassoc_lab.datasets import cleaned_complete_journey
 from prodassoc_lab.explain.cost import (
@@ -71,7 +72,7 @@ from prodassoc_lab.next_basket.models import LightGCNTraining, SASRecTraining, t
 from prodassoc_lab.next_basket.task import NextBasketTask, next_basket_task
 from prodassoc_lab.nodes.models import NodeClassifier
 from prodassoc_lab.notebook import quiet_library_warnings
-from prodassoc_lab.provenance import cpu_model, logical_cpus, write_provenance
+from prodassoc_lab.provenance import cpu_model, logical_cpus
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
 from prodassoc_lab.rules import pair_statistics
 from prodassoc_lab.tools.measure import (
@@ -372,8 +373,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats must be a positive integer, got {args.repeats}")
-    if args.results is not None and not args.results.parent.is_dir():
-        parser.error(f"--results: folder {args.results.parent} does not exist")
+    check_output(parser, "--results", args.results, ".csv")
 
     start = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -410,8 +410,7 @@ def main() -> None:
           f"time = median of {args.repeats} runs after a warm-up")
     summary(table)
     if args.results is not None:
-        table.to_csv(args.results, index=False, float_format="%.6g")
-        write_provenance(args.results)
+        write_table(table, args.results, float_format="%.6g")
         print(f"{len(table)} rows written to {args.results}")
 
 

@@ -110,8 +110,9 @@ def main() -> None:
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]))
         return
-    if args.results is not None and not args.results.parent.is_dir():
-        parser.error(f"--results: folder {args.results.parent} does not exist")
+    from prodassoc_lab.cli import check_output
+
+    check_output(parser, "--results", args.results, ".csv")
 
     from prodassoc_lab.data import (
         basket_matrix,
@@ -164,7 +165,8 @@ def main() -> None:
 
 def write_results(table: pd.DataFrame, path: Path) -> None:
     """The printed table as a tidy CSV (snake-case columns), with the settings, the CPU and the date."""
-    from prodassoc_lab.provenance import cpu_model, write_provenance
+    from prodassoc_lab.cli import write_table
+    from prodassoc_lab.provenance import cpu_model
 
     names = {"package s": "package_seconds", "package MiB": "package_peak_mib", "mlxtend s": "mlxtend_seconds",
              "mlxtend MiB": "mlxtend_peak_mib", "speed-up": "speed_up", "max rel diff": "max_rel_diff"}
@@ -172,8 +174,7 @@ def write_results(table: pd.DataFrame, path: Path) -> None:
         min_count=MIN_COUNT, package_repeats=REPEATS, mlxtend_repeats=1, cpu=cpu_model(),
         measured_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
-    table.to_csv(path, index=False, float_format="%.6g")
-    write_provenance(path)
+    write_table(table, path, float_format="%.6g")
     print(f"{len(table)} rows written to {path}")
 
 

@@ -57,9 +57,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from prodassoc_lab.cli import check_output, write_table
 from prodassoc_lab.data import BasketMatrix, basket_matrix, filter_products, top_products
 from prodassoc_lab.datasets import cleaned_complete_journey
-from prodassoc_lab.provenance import cpu_model, write_provenance
+from prodassoc_lab.provenance import cpu_model
 from prodassoc_lab.rules import pair_statistics
 
 if TYPE_CHECKING:
@@ -282,6 +283,8 @@ def main() -> None:
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]), args.driver_memory)
         return
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    check_output(parser, "--results", args.results, ".csv")
 
     baskets = year_baskets()
     rows = []
@@ -315,9 +318,7 @@ def main() -> None:
         rows.append(row)
         print(pd.DataFrame([row]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.results, index=False, float_format="%.4g")
-    write_provenance(args.results)
+    write_table(table, args.results, float_format="%.4g")
     print(f"\nPairs in >= {MIN_COUNT} baskets: package (median of {REPEATS})"
           f" vs Spark FPGrowth local[{CORES}] (one run);"
           " load_average = 1-min load average before the Spark run")

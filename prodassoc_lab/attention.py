@@ -59,6 +59,7 @@ def scaled_dot_product_attention(
     except RuntimeError as exc:
         raise ValueError(f"the leading (batch) dimensions of q {tuple(q.shape)} and k {tuple(k.shape)} "
                          f"do not match: {exc}") from None
+    require_finite(scores, "the scores q kᵀ / √d_k (they overflowed)")
     if mask is not None:
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
             raise TypeError("mask must be a boolean torch.Tensor (True = may attend), got "

@@ -127,14 +127,16 @@ def standardize_transactions(
         if pd.api.types.infer_dtype(table[col], skipna=True) == "string":
             stripped = table[col].str.strip()
             table[col] = stripped.where(stripped != "")
-        _check_ids(table[col], col, source)
+        check_ids(table[col], col, source)
     for col in (quantity_col, sales_col):
         if col is not None:
             _check_numeric(table[col], col, source)
     return table.rename(columns=renames)
 
 
-def _check_ids(values: pd.Series, col: str, source: str) -> None:
+def check_ids(values: pd.Series, col: str, source: str) -> None:
+    """Raise :class:`TransactionDataError` unless the ids in ``values`` are all integers or all strings, none
+    missing."""
     n_missing = int(values.isna().sum())
     if n_missing:
         first = values.index[values.isna()][0]
@@ -230,6 +232,8 @@ def clean_transactions(
     require_columns(transactions, [BASKET, ITEM], "transactions", hint="use standardize_transactions")
     if transactions.empty:
         raise TransactionDataError("transactions: the table has no rows")
+    for col in (BASKET, ITEM):
+        check_ids(transactions[col], col, "transactions")
     for col in (QUANTITY, SALES):
         if col in transactions.columns:
             _check_numeric(transactions[col], col, "transactions")
@@ -243,7 +247,7 @@ def clean_transactions(
         if not isinstance(products, pd.DataFrame):
             raise TransactionDataError(f"products: expected a pandas DataFrame, got {type(products).__name__}")
         require_columns(products, [ITEM], "products")
-        _check_same_id_kind(kept[ITEM], products[ITEM])
+        check_same_id_kind(kept[ITEM], products[ITEM], "transactions", "products")
         known = kept[ITEM].isin(products[ITEM])
         kept = _drop(kept, ~known, "product not in product table", removed)
     duplicated = kept.duplicated([BASKET, ITEM])
@@ -257,12 +261,16 @@ def clean_transactions(
     return kept.reset_index(drop=True), CleaningReport(len(transactions), removed)
 
 
-def _check_same_id_kind(transaction_ids: pd.Series, product_ids: pd.Series) -> None:
-    """Text ids never equal integer ids: without this check every line would be dropped as an unknown product."""
-    kinds = [pd.api.types.infer_dtype(ids, skipna=True) for ids in (transaction_ids, product_ids)]
-    if len(transaction_ids) and len(product_ids) and ("string" in kinds) and kinds[0] != kinds[1]:
+def check_same_id_kind(ids: pd.Series | pd.Index, other_ids: pd.Series | pd.Index, where: str, other: str) -> None:
+    """Raise :class:`TransactionDataError` if one side's product ids are text and the other's are not.
+
+    Text ids never equal integer ids, so without this check a lookup would
+    silently find no product (every line dropped, every label missing).
+    """
+    kinds = [pd.api.types.infer_dtype(values, skipna=True) for values in (ids, other_ids)]
+    if len(ids) and len(other_ids) and ("string" in kinds) and kinds[0] != kinds[1]:
         raise TransactionDataError(
-            f"{ITEM} is {kinds[0]} in transactions but {kinds[1]} in products, so no id would match; "
+            f"{ITEM} is {kinds[0]} in {where} but {kinds[1]} in {other}, so no id would match; "
             f"convert one table's ids, e.g. products[{ITEM!r}].astype(str)"
         )
 
@@ -380,7 +388,7 @@ def basket_matrix(transactions: pd.DataFrame, by: str = BASKET) -> BasketMatrix:
         raise TransactionDataError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
     require_columns(transactions, [by, ITEM], "transactions")
     for col in (by, ITEM):
-        _check_ids(transactions[col], col, "transactions")
+        check_ids(transactions[col], col, "transactions")
     if transactions.empty:
         raise TransactionDataError("transactions: the table has no rows")
     rows, basket_ids = pd.factorize(transactions[by], sort=True)

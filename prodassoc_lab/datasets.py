@@ -25,7 +25,7 @@ from prodassoc_lab.data import (
     select_products,
 )
 from prodassoc_lab.files import write_atomically
-from prodassoc_lab.graph import ProductGraph, product_graph
+from prodassoc_lab.graph import WEIGHTS, ProductGraph, product_graph
 from prodassoc_lab.validation import positive_int
 
 GRAPH_KINDS = ("basket", "household")
@@ -67,6 +67,7 @@ def complete_journey_matrices(min_baskets: int = 50) -> tuple[BasketMatrix, Bask
     Both matrices have the same product columns (chapter 3), so graphs built
     from them share their nodes. Returns ``(baskets, households, products)``.
     """
+    min_baskets = positive_int(min_baskets, "min_baskets")
     clean, products = cleaned_complete_journey()
     baskets = filter_products(basket_matrix(clean), min_baskets)
     households = select_products(basket_matrix(clean, by="household_id"), baskets.product_ids)
@@ -81,6 +82,7 @@ def popular_product_graph(n_products: int = 300, min_count: int = 20, top_k: int
     of these products, so NPMI keeps the whole year's base rates.
     """
     n_products = positive_int(n_products, "n_products")
+    min_count, top_k = positive_int(min_count, "min_count"), positive_int(top_k, "top_k")  # before the data loads
     baskets, _, products = complete_journey_matrices(min_baskets=50)
     top = np.sort(np.argsort(-baskets.product_counts().to_numpy(), kind="stable")[:n_products])
     subset = BasketMatrix(baskets.matrix[:, top], baskets.basket_ids, baskets.product_ids[top])
@@ -114,9 +116,14 @@ def load_product_graph(
 
 def graph_cache_folder(kind: str = "basket", weight: str = "npmi", min_baskets: int = 50, min_count: int = 5,
                        top_k: int | None = 10) -> Path:
-    """The cache folder of the graph :func:`load_product_graph` returns for these arguments."""
+    """The cache folder of the graph :func:`load_product_graph` returns for these arguments (checked here,
+    before any data is loaded)."""
     if kind not in GRAPH_KINDS:
         raise ValueError(f"unknown graph kind {kind!r}; choose one of {list(GRAPH_KINDS)}")
+    if weight not in WEIGHTS:
+        raise ValueError(f"unknown weight {weight!r}; choose one of {list(WEIGHTS)}")
+    min_baskets, min_count = positive_int(min_baskets, "min_baskets"), positive_int(min_count, "min_count")
+    top_k = None if top_k is None else positive_int(top_k, "top_k")
     return cache_dir() / "graphs" / f"v{_CACHE_VERSION}-{kind}-{weight}-b{min_baskets}-c{min_count}-k{top_k}"
 
 

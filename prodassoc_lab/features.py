@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from prodassoc_lab.data import check_timestamps
 from prodassoc_lab.validation import TransactionDataError, require_columns
 
 FEATURES = [
@@ -62,6 +63,7 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
     if not pd.api.types.is_datetime64_any_dtype(transactions.transaction_timestamp):
         raise TransactionDataError("transactions: column 'transaction_timestamp' must hold datetimes (the weekend "
                                    f"share reads the weekday), got {transactions.transaction_timestamp.dtype}")
+    check_timestamps(transactions.transaction_timestamp, "transaction_timestamp", "transactions")
     lines = transactions[transactions.product_id.isin(product_ids)]
     unknown = product_ids.difference(lines.product_id.unique())
     if len(unknown):

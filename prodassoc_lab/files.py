@@ -19,8 +19,9 @@ from pathlib import Path
 def check_writable_file(path: str | os.PathLike, what: str = "path") -> Path:
     """``path`` as a ``Path`` if a file may be written there, else ``ValueError`` naming ``what``.
 
-    Checked: the folder exists and is writable, the path is not a folder, and not
-    a symbolic link. Commands call it before any heavy work.
+    Checked: the folder exists and is writable, the path is not a folder, not
+    a symbolic link and not a read-only file (a rename would replace it even
+    so). Commands call it before any heavy work.
     """
     if not isinstance(path, (str, os.PathLike)) or str(path) in ("", "."):
         raise ValueError(f"{what} must be a file path, got {path!r}")
@@ -31,6 +32,8 @@ def check_writable_file(path: str | os.PathLike, what: str = "path") -> Path:
         raise ValueError(f"{what} {path} is a folder; give a file name")
     if path.exists() and not path.is_file():
         raise ValueError(f"{what} {path} exists and is not a regular file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{what} {path} is read-only; it is not replaced (make it writable or choose another path)")
     folder = path.parent
     if not folder.is_dir():
         raise ValueError(f"{what}: folder {folder} does not exist")

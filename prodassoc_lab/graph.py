@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError
+from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError, check_same_id_kind
 from prodassoc_lab.rules import cooccurrence_p_value, cooccurring_pairs, lift, npmi
 from prodassoc_lab.validation import bounded_float, finite_float, positive_int, require_columns
 
@@ -270,6 +270,7 @@ def _node_table(baskets: BasketMatrix, products: pd.DataFrame) -> pd.DataFrame:
     nodes = pd.DataFrame({ITEM: baskets.product_ids, "frequency": baskets.product_counts().to_numpy()})
     label_columns = [col for col in LABELS if col in products.columns]
     require_columns(products, [ITEM], "products")
+    check_same_id_kind(baskets.product_ids, products[ITEM], "the basket matrix", "products")
     repeated = products[ITEM][products[ITEM].duplicated()]
     if len(repeated):
         raise TransactionDataError(

@@ -107,6 +107,9 @@ def write_provenance(path: str | os.PathLike, command: list[str] | None = None,
     path = Path(path)
     record = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
               **provenance(command), **(extra or {})}
-    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+    try:
+        text = json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as error:  # NaN is not JSON; nor is an arbitrary object
+        raise ValueError(f"the provenance record of {path} cannot be written as JSON: {error}") from None
     return write_atomically(provenance_path(path), lambda temporary: temporary.write_text(text, encoding="utf-8"),
                             "provenance file")

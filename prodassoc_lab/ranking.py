@@ -119,6 +119,9 @@ def query_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix,
     if not sp.issparse(targets) or targets.ndim != 2:
         raise TypeError(f"targets must be a sparse queries × items matrix, got {type(targets).__name__}")
     truth = sp.coo_array(targets)
+    if not np.isfinite(truth.data).all():
+        raise ValueError(f"targets stores {int((~np.isfinite(truth.data)).sum())} NaN or infinite value(s); "
+                         "mark a relevant item with 1")
     n_queries, n_items = truth.shape
     if n_queries != top.shape[0]:
         raise ValueError(f"top has {top.shape[0]} rows but targets {n_queries}: one row per query in both")
@@ -155,6 +158,9 @@ def listed_in(top: np.ndarray, marked: sp.sparray | sp.spmatrix) -> np.ndarray:
     """
     top = np.asarray(top)
     marked = sp.csr_array(marked)
+    if top.ndim != 2 or top.shape[0] != marked.shape[0] or ((top < -1) | (top >= marked.shape[1])).any():
+        raise ValueError(f"top must be a {marked.shape[0]} × positions matrix of entries in -1 … "
+                         f"{marked.shape[1] - 1}, got shape {top.shape}")
     rows = np.repeat(np.arange(top.shape[0]), top.shape[1])
     items = top.ravel()
     filled = items >= 0

@@ -41,6 +41,8 @@ class EarlyStopping:
 
     def __post_init__(self) -> None:
         positive_int(self.epochs, "epochs")
+        if not isinstance(self.higher_is_better, bool):
+            raise ValueError(f"higher_is_better must be True or False, got {self.higher_is_better!r}")
         positive_int(self.eval_every, "eval_every")
         if self.patience is not None:
             positive_int(self.patience, "patience")

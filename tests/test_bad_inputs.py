@@ -253,3 +253,184 @@ def test_the_explain_command_refuses_a_linked_weights_file(tmp_path):
 
 def test_the_explain_command_names_the_files_it_writes():
     assert explain_cli.WEIGHT_FILES == (saved_models.LINK_ENCODER, saved_models.BASKET_SASREC)
+
+
+# --- found by the adversarial pass ------------------------------------------------------------
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path, monkeypatch):
+    from prodassoc_lab.cli import write_table
+
+    target = tmp_path / "table.csv"
+    target.write_text("keep")
+    real_access = os.access
+    # the tests run as root, for whom os.access says yes to everything: answer as another user would
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == target else real_access(p, mode))
+    with pytest.raises(ValueError, match="table.csv is read-only; it is not replaced"):
+        write_table(pd.DataFrame({"a": [1]}), target)
+    assert target.read_text() == "keep"
+
+
+def test_missing_ids_are_refused_by_the_cleaning():
+    transactions = pd.DataFrame({"basket_id": [1, 1, 2], "product_id": [10, np.nan, 10]})
+    with pytest.raises(TransactionDataError, match="'product_id' has 1 missing id"):
+        clean_transactions(transactions)
+
+
+def test_a_household_without_an_id_is_refused_by_the_next_basket_task():
+    trips = household_trips()
+    trips["household_id"] = trips.household_id.astype(float)
+    trips.loc[0, "household_id"] = np.nan
+    with pytest.raises(TransactionDataError, match="'household_id' has 1 missing id"):
+        next_basket_task(trips, n_products=10, min_history=2)
+
+
+def test_overflowing_attention_scores_are_refused():
+    q = torch.ones(2, 4) * 1e30
+    with pytest.raises(NonFiniteError, match="the scores q kᵀ / √d_k"):
+        scaled_dot_product_attention(q, q, torch.ones(2, 4))
+
+
+def test_ranking_refuses_nan_targets_and_positions_below_minus_one():
+    import scipy.sparse as sp
+
+    from prodassoc_lab.ranking import listed_in, query_metrics
+
+    with pytest.raises(ValueError, match="targets stores 1 NaN"):
+        query_metrics(np.array([[0, 1]]), sp.csr_array(np.array([[np.nan, 1.0, 0.0]])))
+    with pytest.raises(ValueError, match="entries in -1 … 2"):
+        listed_in(np.array([[-5, 1]]), sp.csr_array(np.eye(1, 3)))
+
+
+def test_settings_and_records_refuse_values_that_would_mislead():
+    from prodassoc_lab.reproducibility import check_close
+
+    with pytest.raises(ValueError, match="higher_is_better must be True or False, got 'no'"):
+        EarlyStopping(5, higher_is_better="no")
+    with pytest.raises(TypeError, match="must be a number"):
+        check_close(np.complex128(1 + 5j), 1.0, 0.1, "x")
+
+
+def test_a_provenance_record_with_nan_is_refused(tmp_path):
+    from prodassoc_lab.provenance import provenance_path, write_provenance
+
+    (tmp_path / "r.csv").write_text("a\n1\n")
+    with pytest.raises(ValueError, match="cannot be written as JSON"):
+        write_provenance(tmp_path / "r.csv", extra={"x": float("nan")})
+    assert not provenance_path(tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize(("mask", "message"), [
+    (torch.tensor([-1]), r"mask must hold node indices in \[0, 3\)"),
+    (torch.tensor([0, 0]), "names a node more than once"),
+    (torch.tensor([2]), "without a label"),
+])
+def test_accuracy_refuses_indices_that_would_miscount(mask, message):
+    from prodassoc_lab.nodes.evaluation import accuracy
+
+    with pytest.raises(ValueError, match=message):
+        accuracy(torch.eye(3), torch.tensor([0, 1, -1]), mask)
+
+
+def test_accuracy_refuses_nan_scores():
+    from prodassoc_lab.nodes.evaluation import accuracy
+
+    with pytest.raises(NonFiniteError, match="scores has 3 NaN"):
+        accuracy(torch.full((3, 3), float("nan")), torch.tensor([0, 1, 2]), torch.tensor([0]))
+
+
+def test_repeated_seeds_are_refused(planted_communities):
+    from prodassoc_lab.nodes.experiment import compare_models
+
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        compare_models(planted_communities(10, 0.5, 0.05, 4), ("mlp",), (0, 0), epochs=2)
+
+
+def test_time_split_refuses_lines_without_a_week():
+    from test_links import weekly_shop
+
+    from prodassoc_lab.links.task import time_split
+
+    transactions, products = weekly_shop()
+    transactions["week"] = transactions.week.astype("Int64")
+    transactions.loc[0, "week"] = pd.NA
+    with pytest.raises(ValueError, match="week has 1 missing value"):
+        time_split(transactions, products, cutoff_week=2, min_baskets=20, min_new_baskets=5)
+
+
+def test_pair_tasks_and_attribute_encoders_refuse_bad_positions():
+    import scipy.sparse as sp
+
+    from prodassoc_lab.links.cold_start import AttributeTraining, fit_attribute_encoder
+    from prodassoc_lab.links.evaluation import pair_task
+
+    with pytest.raises(TypeError, match="source must hold integer node indices"):
+        pair_task("t", np.array([0.5]), np.array([1]), sp.csr_array((3, 3)))
+    with pytest.raises(ValueError, match=r"t: target must hold node indices in \[0, 3\)"):
+        pair_task("t", np.array([0]), np.array([-1]), sp.csr_array((3, 3)))
+    with pytest.raises(ValueError, match=r"edge_index must hold node indices in \[0, 3\)"):
+        fit_attribute_encoder(torch.ones(3, 2), torch.ones(3, 2), torch.zeros(3), torch.tensor([[0, 1], [1, -1]]),
+                              seed=0, settings=AttributeTraining(epochs=2))
+
+
+def test_hybrid_lists_refuse_a_repeated_product_and_a_bad_k():
+    from prodassoc_lab.next_basket.experiment import hybrid_lists
+
+    with pytest.raises(ValueError, match="names a product twice"):
+        hybrid_lists(np.array([[0, -1, -1]]), np.array([[4, 4, 4]]), 1, 3)
+    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
+        hybrid_lists(np.array([[0]]), np.array([[4]]), 0, 0)
+
+
+def test_fidelity_summary_refuses_an_empty_table():
+    from prodassoc_lab.explain.explainers import fidelity_summary
+
+    with pytest.raises(ValueError, match="one non-empty table per method"):
+        fidelity_summary({"m": pd.DataFrame(columns=["fidelity+", "fidelity-"])})
+
+
+def test_a_product_graph_with_text_ids_against_integer_ones_is_named(basket_matrix_from_lists):
+    from prodassoc_lab.graph import product_graph
+
+    baskets = basket_matrix_from_lists([["1", "2"], ["1", "2"], ["2", "3"]])
+    with pytest.raises(TransactionDataError, match="product_id is string in the basket matrix but integer in products"):
+        product_graph(baskets, pd.DataFrame({"product_id": [1, 2, 3]}), min_count=1)
+
+
+def test_graph_arguments_are_checked_before_the_data_loads(monkeypatch, tmp_path):
+    monkeypatch.setenv("PRODASSOC_LAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(datasets, "complete_journey_matrices", lambda *a: pytest.fail("loaded the data"))
+    for arguments, message in ((dict(weight="bogus"), "unknown weight 'bogus'"),
+                               (dict(min_baskets=-5), "min_baskets must be a positive integer"),
+                               (dict(top_k=0), "top_k must be a positive integer")):
+        with pytest.raises(ValueError, match=message):
+            datasets.load_product_graph("basket", **arguments)
+    assert not any(tmp_path.iterdir())  # no empty cache folder left behind
+
+
+def test_product_features_refuse_missing_timestamps():
+    from test_links import weekly_shop
+
+    from prodassoc_lab.features import product_features
+
+    transactions, products = weekly_shop()
+    transactions.loc[0, "transaction_timestamp"] = pd.NaT
+    with pytest.raises(TransactionDataError, match="'transaction_timestamp' has 1 missing value"):
+        product_features(transactions, products, pd.Index([1, 2, 3]))
+
+
+@pytest.mark.parametrize(("module", "args", "env", "message"), [
+    ("prodassoc_lab.nodes", ["--seed", "0", "1", "0"], {}, "seeds must be distinct"),
+    ("prodassoc_lab.links", ["--results", "/tmp/r.csv"], {"PRODASSOC_LAB_THREADS": "abc"},
+     "PRODASSOC_LAB_THREADS must be an integer"),
+    ("prodassoc_lab.explain", ["--out", ""], {}, "give the folder for the weight files"),
+])
+def test_commands_refuse_these_at_once(module, args, env, message):
+    result, seconds = _command(module, *args, env=env)
+    assert result.returncode == 2 and message in result.stderr and seconds < 5, result.stderr
+
+
+def test_a_command_refuses_a_results_file_whose_record_cannot_be_written(tmp_path):
+    (tmp_path / "r.csv.provenance.json").mkdir()
+    result, _ = _command("prodassoc_lab.next_basket", "--results", str(tmp_path / "r.csv"))
+    assert result.returncode == 2 and "(its provenance record)" in result.stderr, result.stderr

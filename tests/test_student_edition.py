@@ -77,7 +77,15 @@ def fake_repository(tmp_path: Path) -> Path:
     repository = tmp_path / "checkout"
     (repository / "book").mkdir(parents=True)
     (repository / "book" / "intro.md").write_text("# Intro\n", encoding="utf-8")
+    for name in ("_toc.yml", "_config.yml"):
+        (repository / name).write_text("", encoding="utf-8")
     return repository
+
+
+def test_a_folder_that_is_not_the_book_is_refused_as_repository(tmp_path):
+    with pytest.raises(ValueError,
+                       match=r"is not the book's repository: it lacks \['book', '_toc.yml', '_config.yml'\]"):
+        check_output_folder(tmp_path, tmp_path / "site")
 
 
 @pytest.mark.parametrize("out, message", [

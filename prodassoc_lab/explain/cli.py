@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from prodassoc_lab.cli import check_output
+from prodassoc_lab.cli import check_output, parse_arguments
 
 # The names of prodassoc_lab.explain.saved_models.LINK_ENCODER and BASKET_SASREC, written out so that --out is
 # checked without importing PyTorch; a unit test keeps them equal.
@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Check ``--out`` before PyTorch is imported, then train and save (exit code 2 on a bad argument)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
+    if not str(args.out).strip() or args.out == Path():
+        parser.error("--out: give the folder for the weight files, e.g. book/results/weights")
     if not args.out.is_dir():
         parser.error(f"--out: {args.out} is not a folder" if args.out.exists()
                      else f"--out: folder {args.out} does not exist")

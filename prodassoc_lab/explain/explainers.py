@@ -155,6 +155,8 @@ def random_fidelity(explainer: Explainer, explanations: list[Explanation], candi
 
 def fidelity_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Mean fidelity± of each table (one per method), with PyG's characterization score of the means."""
+    if not tables or any(table.empty for table in tables.values()):
+        raise ValueError("fidelity_summary needs one non-empty table per method")
     rows = {}
     for name, table in tables.items():
         plus, minus = (torch.tensor(table[column].mean(), dtype=torch.float64) for column in ("fidelity+", "fidelity-"))

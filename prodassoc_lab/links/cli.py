@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from prodassoc_lab.cli import add_seed_argument, check_output, write_table
+from prodassoc_lab.cli import add_seed_argument, check_output, parse_arguments, write_table
 
 # The names of prodassoc_lab.links.models.LAYERS, written out so that --model is checked without
 # importing PyTorch; a unit test keeps them equal.
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run chapter 8's comparison and write its table; bad arguments exit with code 2 before any work."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     check_output(parser, "--results", args.results, ".csv")
 
     from prodassoc_lab.datasets import cleaned_complete_journey

@@ -25,6 +25,7 @@ from torch import Tensor
 from prodassoc_lab.links.features import CatalogueFeatures
 from prodassoc_lab.ranking import top_k
 from prodassoc_lab.reproducibility import set_seed
+from prodassoc_lab.tensors import node_indices
 from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
 from prodassoc_lab.validation import bounded_float, positive_float, positive_int
 
@@ -102,7 +103,9 @@ def fit_attribute_encoder(features: Tensor, embeddings: Tensor, bias: Tensor, ed
         raise ValueError(f"features ({features.size(0)} rows), embeddings ({n}) and bias {tuple(bias.shape)} "
                          "must describe the same products")
     rng = set_seed(seed)
-    source, target = edge_index
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError("edge_index must be a tensor of shape (2, num_edges)")
+    source, target = node_indices(edge_index, n, "edge_index")
     with_partners = np.unique(source.numpy())  # a product without partners has nothing to validate
     if len(with_partners) < 2:
         raise ValueError("fitting needs at least two products with partners: one to fit, one to validate")

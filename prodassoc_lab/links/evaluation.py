@@ -16,6 +16,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from prodassoc_lab.ranking import mean_metrics, top_k
+from prodassoc_lab.tensors import node_indices
 from prodassoc_lab.validation import seed_value
 
 
@@ -76,6 +77,8 @@ def pair_task(name: str, source: np.ndarray, target: np.ndarray, excluded: sp.sp
     n = excluded.shape[0]
     if excluded.shape != (n, n):
         raise ValueError(f"{name}: excluded must be a square n × n matrix, got shape {excluded.shape}")
+    source, target = (node_indices(ends, n, f"{name}: {what}").numpy()
+                      for ends, what in ((source, "source"), (target, "target")))
     ends, others = np.concatenate([source, target]), np.concatenate([target, source])
     queries = np.unique(ends)
     truth = sp.csr_array((np.ones(len(ends), dtype=np.int8), (np.searchsorted(queries, ends), others)),

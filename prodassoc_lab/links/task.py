@@ -123,6 +123,9 @@ def time_split(
     weeks = transactions[WEEK]
     if not pd.api.types.is_integer_dtype(weeks):
         raise ValueError(f"transactions.{WEEK} must hold integer week numbers, got {weeks.dtype}")
+    if weeks.isna().any():
+        raise ValueError(f"transactions.{WEEK} has {int(weeks.isna().sum())} missing value(s); every line needs its "
+                         "week to fall on one side of the cut-off")
     first, last = int(weeks.min()), int(weeks.max())
     cutoff_week = bounded_int(cutoff_week, "cutoff_week", first, last)  # some weeks must remain after it
     min_baskets = positive_int(min_baskets, "min_baskets")

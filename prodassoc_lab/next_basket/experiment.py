@@ -26,7 +26,7 @@ from prodassoc_lab.next_basket.models import (
     train_lightgcn,
 )
 from prodassoc_lab.next_basket.task import STAGES, NextBasketTask
-from prodassoc_lab.validation import bounded_int
+from prodassoc_lab.validation import bounded_int, positive_int
 
 #: The list lengths of chapter 9's tables.
 KS = (10, 20)
@@ -57,6 +57,7 @@ def hybrid_lists(repeat_top: np.ndarray, explore_top: np.ndarray, explore_slots:
     so no product appears twice. A household with fewer repeat picks gets more
     explore slots.
     """
+    k = positive_int(k, "k")
     explore_slots = bounded_int(explore_slots, "explore_slots", 0, k)
     if repeat_top.shape[0] != explore_top.shape[0] or min(repeat_top.shape[1], explore_top.shape[1]) < k:
         raise ValueError(f"both lists need one row per household and at least k={k} columns, got "
@@ -67,6 +68,8 @@ def hybrid_lists(repeat_top: np.ndarray, explore_top: np.ndarray, explore_slots:
         if np.isin(repeat, explore).any():
             raise ValueError(f"household row {h}: a product is both a repeat and an explore pick")
         picks = np.concatenate([repeat, explore[explore >= 0]])[:k]
+        if len(np.unique(picks)) != len(picks):
+            raise ValueError(f"household row {h}: a list names a product twice; each list must name distinct products")
         lists[h, : len(picks)] = picks
     return lists
 

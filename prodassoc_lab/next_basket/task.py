@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from prodassoc_lab.data import BASKET, ITEM, BasketMatrix, TransactionDataError, check_timestamps
+from prodassoc_lab.data import BASKET, ITEM, BasketMatrix, TransactionDataError, check_ids, check_timestamps
 from prodassoc_lab.validation import bounded_int, positive_int, require_columns
 
 HOUSEHOLD = "household_id"
@@ -125,6 +125,8 @@ def next_basket_task(transactions: pd.DataFrame, n_products: int = 5000, min_his
     if not isinstance(transactions, pd.DataFrame):
         raise TransactionDataError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
     require_columns(transactions, (HOUSEHOLD, BASKET, ITEM, TIME), "transactions")
+    for col in (HOUSEHOLD, BASKET, ITEM):
+        check_ids(transactions[col], col, "transactions")
     check_timestamps(transactions[TIME], TIME, "transactions")
     lines = transactions[[HOUSEHOLD, BASKET, ITEM, TIME]].drop_duplicates([BASKET, ITEM])
     owners = lines.groupby(BASKET)[HOUSEHOLD].nunique()

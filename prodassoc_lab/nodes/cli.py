@@ -13,7 +13,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from prodassoc_lab.cli import add_seed_argument, check_output, positive_integer, positive_number, write_table
+from prodassoc_lab.cli import (
+    add_seed_argument,
+    check_output,
+    parse_arguments,
+    positive_integer,
+    positive_number,
+    write_table,
+)
 from prodassoc_lab.datasets import GRAPH_KINDS, check_cache_writable, graph_cache_folder, is_cached
 from prodassoc_lab.graph import LABELS, WEIGHTS
 
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     Bad arguments end the program with exit code 2 and a message naming the argument.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     if args.checkpoint is not None and (len(args.model) > 1 or len(args.seed) > 1):
         parser.error("--checkpoint: saves one model's weights; give one --model and one --seed")
     check_output(parser, "--checkpoint", args.checkpoint)

@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from torch import Tensor
 from torch_geometric.data import Data
 
+from prodassoc_lab.tensors import node_indices, require_finite
 from prodassoc_lab.training import TrainingRun
 from prodassoc_lab.validation import bounded_float, require_columns, seed_value
 
@@ -102,7 +103,8 @@ def accuracy_and_macro_f1(y_true: Tensor, y_pred: Tensor) -> tuple[float, float]
 def accuracy(scores: Tensor, y: Tensor, mask: Tensor) -> float:
     """Share of the nodes in ``mask`` whose highest-scoring class is their label ``y``.
 
-    ``mask`` is a boolean node mask or a tensor of node indices; it must select a node.
+    ``mask`` is a boolean node mask or a tensor of distinct node indices in
+    range; it must select a node, and only labelled ones; scores must be finite.
     """
     if not all(isinstance(t, Tensor) for t in (scores, y, mask)):
         raise TypeError("scores, y and mask must be torch tensors")
@@ -115,6 +117,13 @@ def accuracy(scores: Tensor, y: Tensor, mask: Tensor) -> float:
         raise ValueError("mask must be a boolean node mask or a 1-D tensor of node indices")
     if (mask.dtype == torch.bool and not mask.any()) or mask.numel() == 0:
         raise ValueError("mask selects no node")
+    if mask.dtype != torch.bool:
+        mask = node_indices(mask, y.size(0), "mask")
+        if len(mask.unique()) != len(mask):
+            raise ValueError("mask names a node more than once; each node counts once")
+    require_finite(scores[mask], "scores")
+    if (y[mask] < 0).any():
+        raise ValueError(f"mask selects {int((y[mask] < 0).sum())} node(s) without a label (y < 0)")
     return (scores[mask].argmax(dim=1) == y[mask]).float().mean().item()
 
 

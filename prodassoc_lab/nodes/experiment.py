@@ -151,6 +151,8 @@ def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], 
         raise ValueError(f"models must be a non-empty tuple of model names, got {models!r}")
     if isinstance(seeds, int) or not seeds:
         raise ValueError(f"seeds must be a non-empty tuple of seeds, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct (a repeated seed repeats a run and shrinks the spread), got {seeds}")
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; choose from {list(MODELS)}")

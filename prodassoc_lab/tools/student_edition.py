@@ -92,6 +92,9 @@ def check_output_folder(repository: Path, out: Path) -> Path:
     ``.student_edition`` marker), and a parent folder that does not exist or is not writable.
     """
     repository, out = Path(repository).resolve(), Path(out).resolve()
+    missing = [name for name in ("book", "_toc.yml", "_config.yml") if not (repository / name).exists()]
+    if missing:
+        raise ValueError(f"repository {repository} is not the book's repository: it lacks {missing}")
     if out == repository or out in repository.parents:
         raise ValueError(f"out {out} contains the repository {repository}; replacing it would delete the "
                          "checkout: choose a new folder, e.g. student_site")
