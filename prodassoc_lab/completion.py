@@ -27,6 +27,21 @@ class CompletionTask:
     hidden: np.ndarray
     n_products: int
 
+    def __post_init__(self) -> None:
+        positive_int(self.n_products, "n_products")
+        hidden = np.asarray(self.hidden)
+        if hidden.ndim != 1 or len(hidden) != len(self.context):
+            raise ValueError(f"CompletionTask: one hidden product per context, got {len(self.context)} context(s) "
+                             f"and hidden of shape {hidden.shape}")
+        for name, arrays in (("hidden", [hidden]), ("context", self.context), ("train", self.train)):
+            for positions in arrays:
+                positions = np.asarray(positions)
+                if positions.size and (positions.dtype.kind not in "iu" or positions.min() < 0
+                                       or positions.max() >= self.n_products):
+                    raise ValueError(f"CompletionTask.{name} must hold integer product positions in "
+                                     f"[0, {self.n_products}), got {positions.dtype} values "
+                                     f"{positions.min()} … {positions.max()}")
+
 
 def completion_task(
     baskets: BasketMatrix,
@@ -81,8 +96,6 @@ def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int
     if expected[0] == 0:
         raise ValueError("the task has no test query to score")
     hidden = np.asarray(task.hidden)
-    if (hidden < 0).any() or (hidden >= task.n_products).any():
-        raise ValueError(f"the task's hidden products must be positions in [0, {task.n_products})")
     inside = [n for n, items in enumerate(task.context) if hidden[n] in set(np.asarray(items).tolist())]
     if inside:
         raise ValueError(f"{len(inside)} query(ies) show their hidden product in the context, the first {inside[0]}")

@@ -65,9 +65,19 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
                                    f"share reads the weekday), got {transactions.transaction_timestamp.dtype}")
     check_timestamps(transactions.transaction_timestamp, "transaction_timestamp", "transactions")
     lines = transactions[transactions.product_id.isin(product_ids)]
+    amounts = lines[["quantity", "sales_value", "retail_disc", "coupon_disc"]]
+    if (not all(pd.api.types.is_numeric_dtype(amounts[col]) for col in amounts)
+            or not np.isfinite(amounts.to_numpy(dtype=float)).all() or (lines.quantity <= 0).any()):
+        raise TransactionDataError("transactions: quantity, sales_value and the discounts must be finite numbers and "
+                                   "every quantity > 0; clean the lines first (clean_transactions)")
     unknown = product_ids.difference(lines.product_id.unique())
     if len(unknown):
         raise ValueError(f"{len(unknown)} product(s) have no purchase line, e.g. {list(unknown[:5])}")
+    require_columns(products, ("product_id", "brand", "package_size"), "products")
+    unlisted = product_ids.difference(products.product_id)
+    if len(unlisted):
+        raise ValueError(f"{len(unlisted)} product(s) are not in the products table, e.g. {list(unlisted[:5])}; "
+                         "their brand and package would be unknown")
     grouped = lines.groupby("product_id")
     baskets = grouped.basket_id.nunique()
     households = grouped.household_id.nunique()

@@ -85,7 +85,10 @@ def lift(n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray, n: float) -> np.nda
     or a ``ValueError`` says which one is not.
     """
     n_ab, n_a, n_b, n = _counts(n_ab, n_a, n_b, n)
-    return n * n_ab / (n_a * n_b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = n * n_ab / (n_a * n_b)
+    # counts near the float limit overflow n_a n_b; the same ratio in another order stays finite
+    return np.where(np.isfinite(value), value, (n_ab / n_a) * (n / n_b))
 
 
 def _counts(n_ab, n_a, n_b, n) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

@@ -434,3 +434,33 @@ def test_a_command_refuses_a_results_file_whose_record_cannot_be_written(tmp_pat
     (tmp_path / "r.csv.provenance.json").mkdir()
     result, _ = _command("prodassoc_lab.next_basket", "--results", str(tmp_path / "r.csv"))
     assert result.returncode == 2 and "(its provenance record)" in result.stderr, result.stderr
+
+
+def test_lift_of_counts_near_the_float_limit_is_finite():
+    from prodassoc_lab.rules import lift
+
+    assert lift(1e300, 1e300, 1e300, 1e308) == pytest.approx(1e8)
+
+
+def test_product_features_refuse_uncleaned_lines_and_unlisted_products():
+    from test_links import weekly_shop
+
+    from prodassoc_lab.features import product_features
+
+    transactions, products = weekly_shop()
+    for column, value in (("quantity", np.nan), ("quantity", 0)):
+        bad = transactions.copy()
+        bad.loc[bad.product_id == 1, column] = value
+        with pytest.raises(TransactionDataError, match="every quantity > 0; clean the lines first"):
+            product_features(bad, products, pd.Index([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"1 product\(s\) are not in the products table, e\.g\. \[3\]"):
+        product_features(transactions, products[products.product_id != 3], pd.Index([1, 2, 3]))
+
+
+def test_a_completion_task_refuses_mismatched_or_fractional_positions():
+    from prodassoc_lab.completion import CompletionTask
+
+    with pytest.raises(ValueError, match="one hidden product per context"):
+        CompletionTask([], [np.array([0])], np.array([1, 2]), 3)
+    with pytest.raises(ValueError, match="CompletionTask.hidden must hold integer product positions"):
+        CompletionTask([], [np.array([0])], np.array([1.5]), 3)

@@ -408,7 +408,7 @@ def _task(hidden, context, n_products=3):
         (lambda: rank_metrics(np.zeros((2, 3)), _task([1, 1], [[1], [0]])), ValueError,
          "show their hidden product in the context"),
         (lambda: rank_metrics(np.zeros((2, 3)), _task([1, 5], [[0], [1]])), ValueError,
-         r"hidden products must be positions in \[0, 3\)"),
+         r"CompletionTask.hidden must hold integer product positions in \[0, 3\)"),
         (lambda: rank_metrics(np.zeros((0, 3)), _task([], [])), ValueError, "no test query"),
         (lambda: rank_metrics([["a", "b", "c"]] * 2, _task([1, 2], [[0], [1]])), TypeError, "scores must be numbers"),
         (lambda: accuracy(torch.randn(60, 3), torch.zeros(60, dtype=torch.long), torch.zeros(60, dtype=torch.bool)),
