@@ -115,6 +115,9 @@ def standardize_transactions(
     if sales_col is not None:
         renames[sales_col] = SALES
     require_columns(table, renames, source)
+    repeated = [col for col in renames if (table.columns == col).sum() > 1]
+    if repeated:
+        raise TransactionDataError(f"{source}: the table has more than one column named {repeated}")
     clashes = [std for col, std in renames.items() if std in table.columns and col != std]
     if clashes:
         raise TransactionDataError(
@@ -407,7 +410,7 @@ def filter_products(baskets: BasketMatrix, min_baskets: int) -> BasketMatrix:
 
     Baskets left empty are dropped, so every row still holds a purchase.
     """
-    _require_basket_matrix(baskets)
+    require_basket_matrix(baskets)
     min_baskets = positive_int(min_baskets, "min_baskets")
     counts = baskets.product_counts().to_numpy()
     keep_cols = np.flatnonzero(counts >= min_baskets)
@@ -426,7 +429,7 @@ def top_products(baskets: BasketMatrix, k: int) -> BasketMatrix:
 
     As in :func:`filter_products`, baskets left empty are dropped.
     """
-    _require_basket_matrix(baskets)
+    require_basket_matrix(baskets)
     k = positive_int(k, "k")
     counts = baskets.product_counts().to_numpy()
     ranked = np.argsort(-counts, kind="stable")  # stable: equal counts keep id order
@@ -438,6 +441,7 @@ def select_products(baskets: BasketMatrix, product_ids: Iterable) -> BasketMatri
 
     Unknown ids raise ``KeyError``; baskets left empty are dropped.
     """
+    require_basket_matrix(baskets)
     positions = np.unique(baskets.product_positions(product_ids))
     return _keep_products(baskets, positions, "after selecting products")
 
@@ -454,7 +458,8 @@ def _keep_products(baskets: BasketMatrix, keep_cols: np.ndarray, where: str) -> 
     return result
 
 
-def _require_basket_matrix(baskets: object) -> None:
+def require_basket_matrix(baskets: object) -> None:
+    """``TypeError`` unless ``baskets`` is a :class:`BasketMatrix`."""
     if not isinstance(baskets, BasketMatrix):
         raise TypeError(f"expected a BasketMatrix (see basket_matrix), got {type(baskets).__name__}")
 

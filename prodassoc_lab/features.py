@@ -74,6 +74,11 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
     if len(unknown):
         raise ValueError(f"{len(unknown)} product(s) have no purchase line, e.g. {list(unknown[:5])}")
     require_columns(products, ("product_id", "brand", "package_size"), "products")
+    if products.product_id.duplicated().any():
+        raise TransactionDataError("products: a product id appears more than once; one row per product is needed")
+    if pd.api.types.infer_dtype(products.package_size, skipna=True) not in ("string", "empty"):
+        raise TransactionDataError("products: package_size must hold text such as '12 OZ', got "
+                                   f"{pd.api.types.infer_dtype(products.package_size, skipna=True)} values")
     unlisted = product_ids.difference(products.product_id)
     if len(unlisted):
         raise ValueError(f"{len(unlisted)} product(s) are not in the products table, e.g. {list(unlisted[:5])}; "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError, check_same_id_kind
+from prodassoc_lab.data import ITEM, BasketMatrix, TransactionDataError, check_same_id_kind, require_basket_matrix
 from prodassoc_lab.rules import cooccurrence_p_value, cooccurring_pairs, lift, npmi
 from prodassoc_lab.validation import bounded_float, finite_float, positive_int, require_columns
 
@@ -205,6 +205,7 @@ def product_graph(
     if weight not in WEIGHTS:
         raise ValueError(f"unknown weight {weight!r}; choose one of {list(WEIGHTS)}")
     top_k = None if top_k is None else positive_int(top_k, "top_k")
+    require_basket_matrix(baskets)
     require_columns(products, [ITEM], "products")
     if pairs is None:
         try:
@@ -286,6 +287,8 @@ def _reuse_pairs(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], n_products: i
     if not isinstance(pairs, tuple) or len(pairs) != 3:
         raise ValueError("pairs must be the (a, b, counts) tuple that cooccurring_pairs returns")
     a, b, n_ab = (np.asarray(part) for part in pairs)
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+        raise ValueError(f"pairs: a and b must hold integer column positions, got {a.dtype} and {b.dtype}")
     if not (a.shape == b.shape == n_ab.shape and a.ndim == 1):
         raise ValueError(f"pairs: a, b and counts must be 1-D and of one length, "
                          f"got {a.shape}, {b.shape}, {n_ab.shape}")

@@ -39,6 +39,8 @@ def _matrix(scores: object) -> np.ndarray:
     """``scores`` as a 2-D numeric NumPy array (a PyTorch tensor is detached and moved to the CPU)."""
     if hasattr(scores, "detach"):
         scores = scores.detach().cpu().numpy()
+    if sp.issparse(scores):
+        raise TypeError("scores must be a dense queries × items matrix, got a sparse one; call .toarray() first")
     values = np.asarray(scores)
     if values.ndim != 2:
         raise ValueError(f"scores must be a queries × items matrix, got shape {values.shape}")
@@ -113,6 +115,8 @@ def query_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix,
                          f"dtype {top.dtype}")
     if top.shape[0] == 0:
         raise ValueError("there is no query to score: top has no row")
+    if top.shape[1] == 0:
+        raise ValueError("top has no column: every list is empty")
     k = top.shape[1] if k is None else positive_int(k, "k")
     if k > top.shape[1]:
         raise ValueError(f"top must be queries × (at least k={k}) positions, got shape {top.shape}")

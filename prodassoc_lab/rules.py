@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from prodassoc_lab.data import BasketMatrix
+from prodassoc_lab.data import BasketMatrix, require_basket_matrix
 from prodassoc_lab.validation import positive_int, require_columns
 
 PAIR_COLUMNS = [
@@ -150,6 +150,7 @@ def cooccurring_pairs(baskets: BasketMatrix, min_count: int = 1) -> tuple[np.nda
     pairs, not the number of possible pairs (chapter 3 measures this).
     """
     min_count = positive_int(min_count, "min_count")
+    require_basket_matrix(baskets)
     x = baskets.matrix
     cooccurrence = (x.T @ x).tocsc()  # symmetric; CSC of Xᵀ X comes out of the product directly
     # Filter on the count first: it is cheap and removes most entries before the

@@ -61,7 +61,7 @@ def check_graph_inputs(x: Tensor, graph: Tensor, edge_weight: Tensor | None, in_
     given, finite with one entry per edge.
     """
     for name, value in (("x", x), ("edge_index", graph), ("edge_weight", edge_weight)):
-        if value is not None and not isinstance(value, Tensor):
+        if (value is not None or name != "edge_weight") and not isinstance(value, Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if x.dim() != 2 or x.size(-1) != in_channels:
         raise ValueError(f"x must have shape (num_nodes, {in_channels}), got {tuple(x.shape)}")
@@ -80,6 +80,8 @@ def check_graph_inputs(x: Tensor, graph: Tensor, edge_weight: Tensor | None, in_
         raise ValueError(f"edge_index must have shape (2, num_edges), got {tuple(graph.shape)}")
     node_indices(graph, num_nodes, "edge_index")
     if edge_weight is not None:
+        if edge_weight.dtype != x.dtype:
+            raise TypeError(f"edge_weight is {edge_weight.dtype} but x is {x.dtype}; convert one of them")
         if edge_weight.shape != (graph.size(1),):
             raise ValueError(f"edge_weight must have shape ({graph.size(1)},) to match edge_index, "
                              f"got {tuple(edge_weight.shape)}")

@@ -136,7 +136,10 @@ def train_with_early_stopping(
         model.eval()
         with torch.no_grad():
             try:
-                score = float(validate())
+                score = validate()
+                if isinstance(score, (bool, str)) or not hasattr(score, "__float__"):
+                    raise TypeError(f"{name}: validate() must return a number, got {type(score).__name__}")
+                score = float(score)
             except NonFiniteError as error:
                 raise FloatingPointError(f"{name}: validating epoch {epoch}, {error}; if the inputs are finite, "
                                          f"training diverged ({hint})") from error

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 from synthetic import household_trips
 from torch_geometric.data import Data
@@ -292,8 +293,6 @@ def test_overflowing_attention_scores_are_refused():
 
 
 def test_ranking_refuses_nan_targets_and_positions_below_minus_one():
-    import scipy.sparse as sp
-
     from prodassoc_lab.ranking import listed_in, query_metrics
 
     with pytest.raises(ValueError, match="targets stores 1 NaN"):
@@ -359,8 +358,6 @@ def test_time_split_refuses_lines_without_a_week():
 
 
 def test_pair_tasks_and_attribute_encoders_refuse_bad_positions():
-    import scipy.sparse as sp
-
     from prodassoc_lab.links.cold_start import AttributeTraining, fit_attribute_encoder
     from prodassoc_lab.links.evaluation import pair_task
 
@@ -464,3 +461,39 @@ def test_a_completion_task_refuses_mismatched_or_fractional_positions():
         CompletionTask([], [np.array([0])], np.array([1, 2]), 3)
     with pytest.raises(ValueError, match="CompletionTask.hidden must hold integer product positions"):
         CompletionTask([], [np.array([0])], np.array([1.5]), 3)
+
+
+def test_raw_errors_found_by_the_pass_now_name_the_argument():
+    from prodassoc_lab.data import select_products, standardize_transactions
+    from prodassoc_lab.ranking import query_metrics, top_k
+    from prodassoc_lab.rules import pair_statistics
+
+    with pytest.raises(TypeError, match="expected a BasketMatrix"):
+        select_products("x", [10])
+    with pytest.raises(TypeError, match="expected a BasketMatrix"):
+        pair_statistics(np.eye(2))
+    table = pd.DataFrame([[1, 2, 3]], columns=["b", "p", "p"])
+    with pytest.raises(TransactionDataError, match="more than one column named \\['p'\\]"):
+        standardize_transactions(table, "b", "p")
+    with pytest.raises(TypeError, match="edge_weight is torch.float64 but x is torch.float32"):
+        SeedGraphConv(2, 2)(torch.ones(2, 2), torch.tensor([[0], [1]]), torch.ones(1, dtype=torch.float64))
+    with pytest.raises(TypeError, match="edge_index must be a torch.Tensor, got NoneType"):
+        SeedGraphConv(2, 2)(torch.ones(2, 2), None)
+    with pytest.raises(ValueError, match="top has no column"):
+        query_metrics(np.zeros((1, 0), dtype=int), sp.csr_array(np.eye(1, 3)))
+    with pytest.raises(TypeError, match="got a sparse one"):
+        top_k(sp.csr_array(np.eye(1, 3)), 1)
+    with pytest.raises(TypeError, match="validate\\(\\) must return a number, got NoneType"):
+        train_with_early_stopping(torch.nn.Linear(1, 1), lambda: 0.0, lambda: None, EarlyStopping(1))
+
+
+def test_product_features_refuse_a_repeated_product_and_numeric_package_sizes():
+    from test_links import weekly_shop
+
+    from prodassoc_lab.features import product_features
+
+    transactions, products = weekly_shop()
+    with pytest.raises(TransactionDataError, match="appears more than once"):
+        product_features(transactions, pd.concat([products, products.head(1)]), pd.Index([1, 2, 3]))
+    with pytest.raises(TransactionDataError, match="package_size must hold text"):
+        product_features(transactions, products.assign(package_size=12.0), pd.Index([1, 2, 3]))

@@ -41,6 +41,7 @@ def computation_edges(edge_index: Tensor, nodes: Tensor, num_layers: int = 2, nu
     """
     num_layers = positive_int(num_layers, "num_layers")
     num_nodes = num_nodes if num_nodes is not None else int(edge_index.max()) + 1
+    node_indices(edge_index, num_nodes, "edge_index")
     nodes = node_indices(nodes, num_nodes, "nodes").view(-1)
     if num_layers == 1:
         receivers = nodes
@@ -77,6 +78,10 @@ def local_graph(x: Tensor, edge_index: Tensor, edge_weight: Tensor, targets: Ten
     instead of the whole graph's.
     """
     targets = node_indices(targets, x.size(0), "targets").view(-1)
+    node_indices(edge_index, x.size(0), "edge_index")
+    if edge_weight.shape != (edge_index.size(1),):
+        raise ValueError(f"edge_weight must have one entry per edge ({edge_index.size(1)}), "
+                         f"got {tuple(edge_weight.shape)}")
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
         raise ValueError(f"hops must be an integer ≥ 0, got {hops!r}")
     within = targets if hops == 0 else k_hop_subgraph(targets, hops, edge_index, num_nodes=x.size(0))[0]

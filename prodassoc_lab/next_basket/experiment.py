@@ -45,6 +45,8 @@ EXPLORE_SLOTS = (0, 1, 2, 3, 5)
 def explore_only(scores: np.ndarray, seen: sp.sparray | sp.spmatrix) -> np.ndarray:
     """``scores`` with every product the household bought before set to ``-inf``: a ranking of new products only."""
     values = np.array(scores, dtype=np.float64)
+    if seen.shape != values.shape:
+        raise ValueError(f"seen must have the shape of scores {values.shape}, got {seen.shape}")
     values[sp.csr_array(seen).toarray() > 0] = -np.inf
     return values
 
