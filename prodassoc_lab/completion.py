@@ -88,6 +88,8 @@ def rank_metrics(scores: np.ndarray | torch.Tensor, task: CompletionTask, k: int
     excluded from the ranking. MRR is computed over the full ranking (no cut-off).
     """
     k = positive_int(k, "k")
+    if isinstance(scores, torch.Tensor):
+        scores = scores.detach().cpu()  # a model's output may still require grad
     try:
         scores = torch.as_tensor(np.asarray(scores, dtype=np.float64))
     except (TypeError, ValueError):

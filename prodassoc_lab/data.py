@@ -182,8 +182,8 @@ def check_timestamps(values: pd.Series, col: str, source: str) -> None:
     if not (pd.api.types.is_datetime64_any_dtype(values)
             or (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))):
         raise TransactionDataError(
-            f"{source}: column {col!r} holds {values.dtype} values, but trips are ordered by it: text would sort as "
-            f"text; convert it with pd.to_datetime(..., format=...)"
+            f"{source}: column {col!r} holds {values.dtype} values, but trips are ordered by it, so it must hold "
+            f"datetimes or numbers (text would sort as text); convert it with pd.to_datetime(..., format=...)"
         )
     n_missing = int(values.isna().sum())
     if n_missing:

@@ -164,6 +164,8 @@ def _read_cached_graph(folder: Path, weight: str) -> ProductGraph | None:
         nodes, edges = (pd.read_parquet(path) for path in paths)
         if nodes.empty or edges.empty:
             raise ValueError("a table has no rows")
+        if weight in edges and not np.array_equal(edges["weight"].to_numpy(), edges[weight].to_numpy()):
+            raise ValueError(f"its weight column is not its {weight!r} column")
         return ProductGraph(nodes, edges, weight)
     except Exception as exc:  # a truncated file raises pyarrow's errors; any failure means: build anew
         warnings.warn(f"the cached graph in {folder} cannot be read ({exc}); building it again", stacklevel=3)

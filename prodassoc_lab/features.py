@@ -44,7 +44,18 @@ def median_unit_price(lines: pd.DataFrame) -> pd.Series:
     The catalogue has no list price; the median of ``sales_value / quantity``
     over a product's lines is the price a shop charges for it (chapters 7 and 8).
     """
+    require_columns(lines, ("product_id", "quantity", "sales_value"), "lines")
+    _require_purchase_amounts(lines, ("quantity", "sales_value"))
     return (lines.sales_value / lines.quantity).groupby(lines.product_id).median()
+
+
+def _require_purchase_amounts(lines: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """Refuse lines that are not cleaned purchases: a missing or infinite amount, or a quantity ≤ 0."""
+    amounts = lines[list(columns)]
+    if (not all(pd.api.types.is_numeric_dtype(amounts[col]) for col in columns)
+            or not np.isfinite(amounts.to_numpy(dtype=float)).all() or (lines.quantity <= 0).any()):
+        raise TransactionDataError(f"transactions: {', '.join(columns)} must be finite numbers and every quantity "
+                                   "> 0; clean the lines first (clean_transactions)")
 
 
 def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product_ids: pd.Index) -> pd.DataFrame:
@@ -65,11 +76,7 @@ def product_features(transactions: pd.DataFrame, products: pd.DataFrame, product
                                    f"share reads the weekday), got {transactions.transaction_timestamp.dtype}")
     check_timestamps(transactions.transaction_timestamp, "transaction_timestamp", "transactions")
     lines = transactions[transactions.product_id.isin(product_ids)]
-    amounts = lines[["quantity", "sales_value", "retail_disc", "coupon_disc"]]
-    if (not all(pd.api.types.is_numeric_dtype(amounts[col]) for col in amounts)
-            or not np.isfinite(amounts.to_numpy(dtype=float)).all() or (lines.quantity <= 0).any()):
-        raise TransactionDataError("transactions: quantity, sales_value and the discounts must be finite numbers and "
-                                   "every quantity > 0; clean the lines first (clean_transactions)")
+    _require_purchase_amounts(lines, ("quantity", "sales_value", "retail_disc", "coupon_disc"))
     unknown = product_ids.difference(lines.product_id.unique())
     if len(unknown):
         raise ValueError(f"{len(unknown)} product(s) have no purchase line, e.g. {list(unknown[:5])}")

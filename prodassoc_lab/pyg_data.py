@@ -78,6 +78,8 @@ def sparse_adjacency(data: Data) -> Data:
     if weight is not None and weight.shape != (edge_index.size(1),):
         raise ValueError(f"edge_weight must have one entry per edge ({edge_index.size(1)}), got {tuple(weight.shape)}")
     if weight is not None:
+        if not weight.is_floating_point():
+            raise TypeError(f"edge_weight must hold floating-point weights, got {weight.dtype}")
         require_finite(weight, "edge_weight")
     if weight is not None and (weight < 0).any():
         raise ValueError(

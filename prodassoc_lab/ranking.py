@@ -123,9 +123,9 @@ def query_metrics(top: np.ndarray, targets: sp.sparray | sp.spmatrix,
     if not sp.issparse(targets) or targets.ndim != 2:
         raise TypeError(f"targets must be a sparse queries × items matrix, got {type(targets).__name__}")
     truth = sp.coo_array(targets)
-    if not np.isfinite(truth.data).all():
-        raise ValueError(f"targets stores {int((~np.isfinite(truth.data)).sum())} NaN or infinite value(s); "
-                         "mark a relevant item with 1")
+    if not np.isfinite(truth.data).all() or (truth.data < 0).any():
+        raise ValueError(f"targets stores {int((~np.isfinite(truth.data) | (truth.data < 0)).sum())} NaN, infinite "
+                         "or negative value(s); mark a relevant item with 1")
     n_queries, n_items = truth.shape
     if n_queries != top.shape[0]:
         raise ValueError(f"top has {top.shape[0]} rows but targets {n_queries}: one row per query in both")

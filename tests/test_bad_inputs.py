@@ -295,7 +295,7 @@ def test_overflowing_attention_scores_are_refused():
 def test_ranking_refuses_nan_targets_and_positions_below_minus_one():
     from prodassoc_lab.ranking import listed_in, query_metrics
 
-    with pytest.raises(ValueError, match="targets stores 1 NaN"):
+    with pytest.raises(ValueError, match="targets stores 1 NaN, infinite or negative"):
         query_metrics(np.array([[0, 1]]), sp.csr_array(np.array([[np.nan, 1.0, 0.0]])))
     with pytest.raises(ValueError, match="entries in -1 … 2"):
         listed_in(np.array([[-5, 1]]), sp.csr_array(np.eye(1, 3)))
@@ -497,3 +497,31 @@ def test_product_features_refuse_a_repeated_product_and_numeric_package_sizes():
         product_features(transactions, pd.concat([products, products.head(1)]), pd.Index([1, 2, 3]))
     with pytest.raises(TransactionDataError, match="package_size must hold text"):
         product_features(transactions, products.assign(package_size=12.0), pd.Index([1, 2, 3]))
+
+
+def test_unit_prices_refuse_uncleaned_quantities():
+    from prodassoc_lab.features import median_unit_price
+
+    lines = pd.DataFrame({"product_id": [1, 2], "quantity": [0, 1], "sales_value": [2.0, 2.0]})
+    with pytest.raises(TransactionDataError, match="every quantity > 0"):
+        median_unit_price(lines)
+
+
+def test_a_cached_graph_whose_weight_is_another_column_is_rebuilt(tmp_path):
+    from test_faults import tiny_graph
+
+    graph = tiny_graph()
+    graph.edges["npmi"], graph.edges["lift"] = graph.edges["weight"], 2.0
+    graph.edges["weight"] = graph.edges["lift"]  # a cache written for lift, read under the npmi key
+    datasets._write_cached_graph(tmp_path, graph)
+    with pytest.warns(UserWarning, match="its weight column is not its 'npmi' column"):
+        assert datasets._read_cached_graph(tmp_path, "npmi") is None
+
+
+def test_ranking_refuses_negative_targets_and_integer_adjacency_weights():
+    from prodassoc_lab.ranking import query_metrics
+
+    with pytest.raises(ValueError, match="negative value"):
+        query_metrics(np.array([[0, 1]]), sp.csr_array(np.array([[-1.0, 1.0, 0.0]])))
+    with pytest.raises(TypeError, match="edge_weight must hold floating-point weights"):
+        sparse_adjacency(Data(edge_index=torch.tensor([[0], [1]]), edge_weight=torch.tensor([2]), num_nodes=2))
