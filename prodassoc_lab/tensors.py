@@ -41,7 +41,7 @@ def node_indices(indices: object, num_nodes: int, name: str) -> Tensor:
         array = np.asarray(indices)
         if array.dtype == object or array.dtype.kind not in "iub":
             raise TypeError(f"{name} must hold integer node indices, got {array.dtype} values")
-        values = torch.as_tensor(array)
+        values = torch.from_numpy(array.astype(np.int64))  # a copy: the caller's array may be read-only
     if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer node indices, got {values.dtype}")
     values = values.long()

@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -525,3 +526,11 @@ def test_ranking_refuses_negative_targets_and_integer_adjacency_weights():
         query_metrics(np.array([[0, 1]]), sp.csr_array(np.array([[-1.0, 1.0, 0.0]])))
     with pytest.raises(TypeError, match="edge_weight must hold floating-point weights"):
         sparse_adjacency(Data(edge_index=torch.tensor([[0], [1]]), edge_weight=torch.tensor([2]), num_nodes=2))
+
+
+def test_read_only_index_arrays_are_taken_without_a_warning():
+    positions = np.arange(3)
+    positions.setflags(write=False)  # as pandas hands out its arrays
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert node_indices(positions, 5, "positions").tolist() == [0, 1, 2]
