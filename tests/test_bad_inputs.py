@@ -534,3 +534,11 @@ def test_read_only_index_arrays_are_taken_without_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert node_indices(positions, 5, "positions").tolist() == [0, 1, 2]
+
+
+def test_completion_metrics_take_scores_that_still_require_grad():
+    from prodassoc_lab.completion import CompletionTask, rank_metrics
+
+    task = CompletionTask([], [np.array([0]), np.array([1])], np.array([1, 2]), 3)
+    scores = torch.tensor([[0.0, 2.0, 1.0], [0.0, 1.0, 2.0]], requires_grad=True)
+    assert rank_metrics(scores, task, k=1) == {"Hit@1": 1.0, "MRR": 1.0}
