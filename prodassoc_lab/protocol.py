@@ -24,10 +24,13 @@ from prodassoc_lab.validation import bounded_float, positive_int, seed_value
 
 @dataclass(frozen=True)
 class PairedInterval:
-    """The difference ``mean(first) − mean(second)`` over the same test items, with its bootstrap interval.
+    r"""The difference ``mean(first) − mean(second)`` over the same test items, with its bootstrap interval.
 
-    ``p_value`` is the two-sided bootstrap p-value of "no difference": twice the
-    smaller share of resampled differences on either side of zero (at most 1).
+    ``p_value`` is an approximate two-sided p-value of "no difference", found by
+    inverting the percentile interval: with :math:`k` of the :math:`B`
+    resampled differences on the smaller side of zero (ties counted on both
+    sides), :math:`\min(1, 2(k + 1)/(B + 1))`, so never 0; the interval at
+    level ``1 − p_value`` just reaches zero.
     """
 
     difference: float
@@ -71,22 +74,32 @@ def paired_bootstrap(first: Sequence[float], second: Sequence[float], *, resampl
         confidence: the interval's coverage, in (0, 1).
         seed: seed of the resampling.
     """
-    x, y = (np.asarray(values, dtype=np.float64) for values in (first, second))
+    arrays = []
+    for name, values in (("first", first), ("second", second)):
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must hold per-item scores (numbers), got {values!r:.80}") from None
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} has {int((~np.isfinite(array)).sum())} NaN or infinite score(s); "
+                             "per-item scores must be finite numbers")
+        arrays.append(array)
+    x, y = arrays
     if x.ndim != 1 or x.shape != y.shape or len(x) < 2:
         raise ValueError(f"first and second must be per-item scores of the same two or more items, got shapes "
                          f"{x.shape} and {y.shape}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("per-item scores must be finite numbers")
     resamples, seed = positive_int(resamples, "resamples"), seed_value(seed)
     confidence = bounded_float(confidence, "confidence", 0, 1, low_open=True, high_open=True)
     difference = x - y
     if np.all(difference == difference[0]):  # every resample is the same: the interval is that one value
         value = float(difference[0])
-        return PairedInterval(value, value, value, 1.0 if value == 0 else 0.0, confidence, len(x), resamples)
+        p_value = 1.0 if value == 0 else min(1.0, 2 / (resamples + 1))
+        return PairedInterval(value, value, value, p_value, confidence, len(x), resamples)
     result = bootstrap((difference,), lambda d, axis: d.mean(axis=axis), vectorized=True, n_resamples=resamples,
                        confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
     draws = result.bootstrap_distribution
-    p_value = min(1.0, 2 * min(float((draws <= 0).mean()), float((draws >= 0).mean())))
+    smaller_side = min(int((draws <= 0).sum()), int((draws >= 0).sum()))
+    p_value = min(1.0, 2 * (smaller_side + 1) / (resamples + 1))
     return PairedInterval(float(difference.mean()), float(result.confidence_interval.low),
                           float(result.confidence_interval.high), p_value, confidence, len(x), resamples)
 
@@ -97,14 +110,18 @@ def holm(p_values: Mapping[str, float]) -> dict[str, float]:
     .. math::
         \tilde{p}_{(j)} = \max_{i \le j} \min\big(1, (m - i + 1)\, p_{(i)}\big)
 
-    for the p-values sorted :math:`p_{(1)} \le \dots \le p_{(m)}`. A comparison is
-    significant at level :math:`\alpha` when :math:`\tilde{p} \le \alpha`, with the
-    chance of any false winner among the :math:`m` at most :math:`\alpha`.
+    for the p-values sorted :math:`p_{(1)} \le \dots \le p_{(m)}`. Rejecting "no
+    difference" where :math:`\tilde{p} < \alpha` keeps the chance of rejecting any
+    true "no difference" among the :math:`m` at most :math:`\alpha` when the p-values
+    are valid (approximately, for bootstrap p-values).
     """
     names = list(p_values)
     values = np.array([p_values[name] for name in names], dtype=np.float64)
-    if values.size == 0 or not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
-        raise ValueError("p_values must map each comparison to a p-value in [0, 1]")
+    if values.size == 0:
+        raise ValueError("p_values must map at least one comparison to its p-value")
+    outside = [name for name, value in zip(names, values, strict=True) if not 0 <= value <= 1]
+    if outside:
+        raise ValueError(f"p_values must lie in [0, 1]; {outside[0]!r} has {p_values[outside[0]]!r}")
     order = np.argsort(values, kind="stable")
     m = len(values)
     adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * values[order]))

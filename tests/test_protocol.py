@@ -57,5 +57,14 @@ def test_holm_is_never_stricter_than_bonferroni_nor_looser_than_none():
     p = dict(zip("abcdef", np.random.default_rng(4).random(6), strict=True))
     adjusted = holm(p)
     assert all(p[k] <= adjusted[k] <= min(1.0, 6 * p[k]) for k in p)
-    with pytest.raises(ValueError, match="p-value in"):
+    with pytest.raises(ValueError, match="must lie in \\[0, 1\\]; .a. has 1.5"):
         holm({"a": 1.5})
+
+
+def test_the_p_value_is_never_zero_and_names_bad_input():
+    result = paired_bootstrap(np.ones(50), np.zeros(50), resamples=999)
+    assert result.p_value == pytest.approx(2 / 1000)
+    with pytest.raises(TypeError, match="first must hold per-item scores"):
+        paired_bootstrap(["a", "b"], [1.0, 2.0])
+    with pytest.raises(ValueError, match="second has 1 NaN"):
+        paired_bootstrap([1.0, 2.0], [1.0, np.nan])
