@@ -43,7 +43,7 @@ class PairedInterval:
 
     @property
     def excludes_zero(self) -> bool:
-        """Whether the interval lies wholly above or below zero: only then is a winner named."""
+        """``True`` when the interval lies wholly above or below zero (only then is a winner named)."""
         return self.low > 0 or self.high < 0
 
     def verdict(self, first: str, second: str) -> str:
