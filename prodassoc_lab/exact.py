@@ -123,6 +123,9 @@ def sym_norm_adjacency_exact(A: Any) -> sympy.Matrix:
     A = to_exact(A, "A")
     if A.rows != A.cols:
         raise ValueError(f"A must be square, got {_shape(A)}")
+    if A.free_symbols:
+        raise ValueError(f"A must hold numbers, not symbols {sorted(map(str, A.free_symbols))}: the degrees are "
+                         "checked to be positive")
     A_tilde = A + sympy.diag(*[1 if A[i, i] == 0 else 0 for i in range(A.rows)])
     degree = [sum(A_tilde.row(i)) for i in range(A.rows)]
     if any(d <= 0 for d in degree):

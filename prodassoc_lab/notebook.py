@@ -42,9 +42,12 @@ def glue_text(name: str, value: object, spec: str = "") -> None:
     # Imported here so that the package's modules and command-line tools do not need myst-nb.
     from myst_nb import glue
 
-    if not name.isidentifier():
+    if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue name must be a Python identifier, got {name!r}")
-    text = format(value, spec)
+    try:
+        text = format(value, spec)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"glue {name!r}: cannot format {value!r} with {spec!r} ({error})") from None
     if "\n" in text:
         raise ValueError(f"glued text for {name!r} must be one line, got {text!r}")
     glue(name, text, display=False)

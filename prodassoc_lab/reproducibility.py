@@ -95,7 +95,8 @@ def check_close(
         for name, stored in expected.items():
             check_close(values[name], stored, tol, f"{what} [{name}]")
         return
-    if isinstance(value, (bool, str, complex)) or np.iscomplexobj(value) or not hasattr(value, "__float__"):
+    if (isinstance(value, (bool, str, complex)) or np.iscomplexobj(value) or np.ndim(value) != 0
+            or not hasattr(value, "__float__")):
         raise TypeError(f"{what}: the value must be a number, got {type(value).__name__} {value!r}")
     reference = finite_float(reference, f"{what}: the stored reference")
     try:
@@ -103,8 +104,12 @@ def check_close(
     except OverflowError:
         value = math.inf
     if os.environ.get(RECORD_ENV):
-        with open(os.environ[RECORD_ENV], "a", encoding="utf-8") as record:
-            record.write(json.dumps({"what": what, "value": value, "reference": reference, "tol": tol}) + "\n")
+        try:
+            with open(os.environ[RECORD_ENV], "a", encoding="utf-8") as record:
+                record.write(json.dumps({"what": what, "value": value, "reference": reference, "tol": tol}) + "\n")
+        except OSError as error:
+            raise ValueError(f"${RECORD_ENV} names {os.environ[RECORD_ENV]!r}, which cannot be appended to "
+                             f"({error.strerror or error})") from None
     if not math.isfinite(value):
         raise AssertionError(f"{what}: got {value}, not a finite number (stored run: {reference:.6g})")
     if abs(value - reference) > tol:

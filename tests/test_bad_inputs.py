@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import sympy
 import torch
 from synthetic import household_trips
 from torch_geometric.data import Data
@@ -542,3 +543,47 @@ def test_completion_metrics_take_scores_that_still_require_grad():
     task = CompletionTask([], [np.array([0]), np.array([1])], np.array([1, 2]), 3)
     scores = torch.tensor([[0.0, 2.0, 1.0], [0.0, 1.0, 2.0]], requires_grad=True)
     assert rank_metrics(scores, task, k=1) == {"Hit@1": 1.0, "MRR": 1.0}
+
+
+def test_the_remaining_raw_errors_of_the_pass_name_their_argument(monkeypatch, tmp_path):
+    from prodassoc_lab.exact import sym_norm_adjacency_exact
+    from prodassoc_lab.explain.cost import full_batch_capacity
+    from prodassoc_lab.links.evaluation import LinkTask
+    from prodassoc_lab.nodes.evaluation import accuracy_and_macro_f1, summarize
+    from prodassoc_lab.nodes.experiment import NodeTraining
+    from prodassoc_lab.notebook import glue_text
+    from prodassoc_lab.reproducibility import RECORD_ENV, check_close
+
+    with pytest.raises(ValueError, match="glue name must be a Python identifier, got 5"):
+        glue_text(5, 1)
+    with pytest.raises(ValueError, match="glue 'a': cannot format 1.5 with 'd'"):
+        glue_text("a", 1.5, "d")
+    with pytest.raises(ValueError, match="column 'accuracy' must hold numbers"):
+        summarize(pd.DataFrame({"method": ["m", "m"], "accuracy": ["a", "b"], "macro-F1": [0.1, 0.2]}))
+    with pytest.raises(ValueError, match="of equal length"):
+        accuracy_and_macro_f1(torch.tensor([0, 1]), torch.tensor([0]))
+    with pytest.raises(TypeError, match="the value must be a number"):
+        check_close(np.array([1.0, 2.0]), 1.0, 0.1, "x")
+    monkeypatch.setenv(RECORD_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match=f"\\${RECORD_ENV} names .* which cannot be appended to"):
+        check_close(1.0, 1.0, 0.1, "x")
+    monkeypatch.delenv(RECORD_ENV)
+    with pytest.raises(ValueError, match="truth must mark a true partner with 1"):
+        LinkTask("t", np.array([0]), sp.csr_array(np.array([[1, -1]])), None)
+    with pytest.raises(ValueError, match="gives no finite graph size"):
+        full_batch_capacity(1e-300, 0, 1e300, 1)
+    with pytest.raises(ValueError, match="A must hold numbers, not symbols"):
+        sym_norm_adjacency_exact([[0, sympy.Symbol("w")], [1, 0]])
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda:99': this machine has 0 CUDA device"):
+            NodeTraining(device="cuda:99")
+
+
+def test_excluded_pairs_outside_the_products_are_refused():
+    from test_links import weekly_shop
+
+    from prodassoc_lab.links.task import time_split
+
+    split = time_split(*weekly_shop(), cutoff_week=2, min_baskets=20, min_new_baskets=5)
+    with pytest.raises(ValueError, match=r"also_excluded.source must hold node indices"):
+        split.new_association_task(also_excluded=pd.DataFrame({"source": [-1], "target": [0]}))

@@ -17,6 +17,7 @@ inputs says that the overhead still dominates, not that the theory is wrong.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -239,8 +240,11 @@ def full_batch_capacity(bytes_per_node: float, bytes_per_edge: float, budget_byt
                          "a graph that costs no memory has no largest size")
     if budget <= fixed:
         return GraphCapacity(0, 0)
-    nodes = int((budget - fixed) // cost)
-    return GraphCapacity(nodes, int(degree * nodes))
+    nodes = (budget - fixed) // cost
+    if not math.isfinite(nodes) or not math.isfinite(degree * nodes):
+        raise ValueError(f"the budget {budget:g} B over a cost of {cost:g} B per node gives no finite graph size; "
+                         "give costs and budget in bytes")
+    return GraphCapacity(int(nodes), int(degree * nodes))
 
 
 def gcn_step_peak_bytes(num_nodes: int, num_edges: int, in_channels: int = 15, hidden: int = 64,

@@ -41,6 +41,9 @@ class LinkTask:
             raise ValueError(f"LinkTask {self.name!r}: truth must be a sparse matrix with one row per query "
                              f"({len(self.queries)})")
         truth = sp.csr_array(self.truth)
+        if (truth.data < 0).any() or not np.isfinite(truth.data).all():
+            raise ValueError(f"LinkTask {self.name!r}: truth must mark a true partner with 1, not a negative or "
+                             "non-finite value")
         if (truth.sum(axis=1) == 0).any():
             raise ValueError(f"LinkTask {self.name!r}: every query needs at least one true partner")
         if self.excluded is not None:

@@ -28,6 +28,7 @@ from prodassoc_lab.data import ITEM, BasketMatrix, basket_matrix, filter_product
 from prodassoc_lab.graph import ProductGraph, product_graph
 from prodassoc_lab.links.evaluation import LinkTask, pair_task
 from prodassoc_lab.rules import cooccurring_pairs
+from prodassoc_lab.tensors import node_indices
 from prodassoc_lab.validation import bounded_int, positive_int, require_columns
 
 #: The rule of chapter 8 — bought together in 5 baskets or more, with p < 0.001, and among the 10
@@ -81,6 +82,8 @@ class TimeSplit:
         pairs = self.new_pairs if pairs is None else pairs
         excluded = self.earlier_counts > self.max_earlier_count
         if also_excluded is not None and len(also_excluded):
+            for end in ("source", "target"):
+                node_indices(also_excluded[end].to_numpy(), excluded.shape[0], f"also_excluded.{end}")
             excluded = excluded + sp.csr_array(
                 (np.ones(2 * len(also_excluded), dtype=bool),
                  (np.concatenate([also_excluded.source, also_excluded.target]),

@@ -30,7 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     from prodassoc_lab.next_basket.task import next_basket_task
 
     transactions, _ = cleaned_complete_journey()
-    table = next_basket_comparison(next_basket_task(transactions, args.products), tuple(dict.fromkeys(args.seed)))
+    try:  # how many products there are is known only once the data is loaded
+        task = next_basket_task(transactions, args.products)
+    except ValueError as error:
+        if "n_products" not in str(error):
+            raise
+        parser.error(f"--products: {error}")
+    table = next_basket_comparison(task, tuple(dict.fromkeys(args.seed)))
     write_table(table, args.results)
     print(f"wrote {len(table)} rows to {args.results}")
     return 0

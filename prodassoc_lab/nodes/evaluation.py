@@ -96,6 +96,9 @@ def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
 
 def accuracy_and_macro_f1(y_true: Tensor, y_pred: Tensor) -> tuple[float, float]:
     """Accuracy and macro-F1 (every class present in ``y_true`` or ``y_pred`` weighs the same)."""
+    if y_true.shape != y_pred.shape or y_true.dim() != 1 or not len(y_true):
+        raise ValueError(f"y_true and y_pred must be one class per item, of equal length; got shapes "
+                         f"{tuple(y_true.shape)} and {tuple(y_pred.shape)}")
     true, pred = y_true.numpy(), y_pred.numpy()
     return float((true == pred).mean()), float(f1_score(true, pred, average="macro", zero_division=0))
 
@@ -190,6 +193,9 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     Needs two or more runs of every method (a standard deviation of one run is undefined).
     """
     require_columns(runs, ("method", "accuracy", "macro-F1"), "runs")
+    for column in ("accuracy", "macro-F1"):
+        if not pd.api.types.is_numeric_dtype(runs[column]):
+            raise ValueError(f"runs: column {column!r} must hold numbers, got {runs[column].dtype}")
     if runs[["accuracy", "macro-F1"]].isna().any().any():
         raise ValueError("runs holds missing accuracies or macro-F1 scores")
     if (runs.groupby("method").size() < 2).any():
