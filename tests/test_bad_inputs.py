@@ -587,3 +587,10 @@ def test_excluded_pairs_outside_the_products_are_refused():
     split = time_split(*weekly_shop(), cutoff_week=2, min_baskets=20, min_new_baskets=5)
     with pytest.raises(ValueError, match=r"also_excluded.source must hold node indices"):
         split.new_association_task(also_excluded=pd.DataFrame({"source": [-1], "target": [0]}))
+
+
+@pytest.mark.real_data
+def test_more_products_than_the_data_holds_name_the_option(tmp_path):
+    result, _ = _command("prodassoc_lab.next_basket", "--products", "10000000", "--results", str(tmp_path / "r.csv"))
+    assert result.returncode == 2 and "--products: n_products=10000000" in result.stderr, result.stderr
+    assert not (tmp_path / "r.csv").exists()
