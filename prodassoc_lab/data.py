@@ -60,7 +60,7 @@ def read_transactions(
             f"cannot read {path}: expected a .csv or .parquet file, got {suffix or 'no suffix'!r}"
         )
     if not path.is_file():
-        raise TransactionDataError(f"cannot read {path}: no such file")
+        raise TransactionDataError(f"cannot read {path}: " + ("it is a folder" if path.is_dir() else "no such file"))
     try:
         if suffix == ".csv":
             # Ids are identifiers, not numbers: as numbers, "007" and "7" would become one product.

@@ -594,3 +594,11 @@ def test_more_products_than_the_data_holds_name_the_option(tmp_path):
     result, _ = _command("prodassoc_lab.next_basket", "--products", "10000000", "--results", str(tmp_path / "r.csv"))
     assert result.returncode == 2 and "--products: n_products=10000000" in result.stderr, result.stderr
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_reading_a_folder_says_it_is_a_folder(tmp_path):
+    from prodassoc_lab.data import read_transactions
+
+    (tmp_path / "lines.csv").mkdir()
+    with pytest.raises(TransactionDataError, match="lines.csv: it is a folder"):
+        read_transactions(tmp_path / "lines.csv")
