@@ -601,4 +601,4 @@ def test_reading_a_folder_says_it_is_a_folder(tmp_path):
 
     (tmp_path / "lines.csv").mkdir()
     with pytest.raises(TransactionDataError, match="lines.csv: it is a folder"):
-        read_transactions(tmp_path / "lines.csv")
+        read_transactions(tmp_path / "lines.csv", "basket", "product")
