@@ -11,6 +11,7 @@ permissions the process's umask gives, as an ordinary ``open`` would.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,9 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object], w
         temporary.chmod(0o666 & ~umask)  # mkstemp makes 0600; an ordinary file follows the umask
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        if temporary.is_dir() and not temporary.is_symlink():  # a writer that made a folder instead of a file
+            shutil.rmtree(temporary, ignore_errors=True)
+        else:
+            temporary.unlink(missing_ok=True)
         raise
     return path

@@ -95,7 +95,7 @@ def check_close(
         for name, stored in expected.items():
             check_close(values[name], stored, tol, f"{what} [{name}]")
         return
-    if (isinstance(value, (bool, str, complex)) or np.iscomplexobj(value) or np.ndim(value) != 0
+    if (isinstance(value, (bool, np.bool_, str, complex)) or np.iscomplexobj(value) or np.ndim(value) != 0
             or not hasattr(value, "__float__")):
         raise TypeError(f"{what}: the value must be a number, got {type(value).__name__} {value!r}")
     reference = finite_float(reference, f"{what}: the stored reference")

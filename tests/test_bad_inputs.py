@@ -602,3 +602,23 @@ def test_reading_a_folder_says_it_is_a_folder(tmp_path):
     (tmp_path / "lines.csv").mkdir()
     with pytest.raises(TransactionDataError, match="lines.csv: it is a folder"):
         read_transactions(tmp_path / "lines.csv", "basket", "product")
+
+
+def test_a_writer_that_makes_a_folder_keeps_its_own_error_and_leaves_nothing(tmp_path):
+    from prodassoc_lab.files import write_atomically
+
+    def make_a_folder(temporary: Path) -> None:
+        temporary.unlink()
+        temporary.mkdir()
+        raise RuntimeError("the writer's own error")
+
+    with pytest.raises(RuntimeError, match="the writer's own error"):
+        write_atomically(tmp_path / "table.csv", make_a_folder)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_close_refuses_numpy_booleans():
+    from prodassoc_lab.reproducibility import check_close
+
+    with pytest.raises(TypeError, match="the value must be a number"):
+        check_close(np.bool_(True), 1.0, 0.1, "x")
