@@ -125,9 +125,10 @@ def train_with_early_stopping(
         except NonFiniteError as error:  # a layer met NaN or inf: diverged weights, or bad inputs
             raise FloatingPointError(f"{name}: at epoch {epoch}, {error}; if the inputs are finite, "
                                      f"training diverged ({hint})") from error
-        if not math.isfinite(loss) or _non_finite_parameters(model):
+        diverged = [] if not math.isfinite(loss) else _non_finite_parameters(model)
+        if not math.isfinite(loss) or diverged:
             what = (f"the training loss is {loss}" if not math.isfinite(loss)
-                    else f"parameters {_non_finite_parameters(model)} are NaN or infinite")
+                    else f"parameters {diverged} are NaN or infinite")
             raise FloatingPointError(f"{name}: {what} at epoch {epoch}; training diverged ({hint})")
         run.losses.append(loss)
         run.epochs_run = epoch
