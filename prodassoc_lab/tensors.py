@@ -23,6 +23,10 @@ class NonFiniteError(ValueError):
 
 def require_finite(values: Tensor, name: str) -> None:
     """:class:`NonFiniteError` naming ``name`` and the count unless every entry of ``values`` is finite."""
+    # The sum is non-finite whenever an entry is and needs no boolean temporary (checked on every
+    # attention call, so its cost matters); it can also overflow, so the elementwise test decides.
+    if torch.isfinite(values.detach().sum()):
+        return
     bad = ~torch.isfinite(values)
     if bad.any():
         raise NonFiniteError(f"{name} has {int(bad.sum())} NaN or infinite value(s); "

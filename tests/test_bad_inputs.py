@@ -294,6 +294,17 @@ def test_overflowing_attention_scores_are_refused():
         scaled_dot_product_attention(q, q, torch.ones(2, 4))
 
 
+def test_require_finite_counts_exactly_and_accepts_a_sum_that_overflows():
+    from prodassoc_lab.tensors import require_finite
+
+    huge = torch.full((4,), 3e38)  # float32: finite entries whose sum is +inf
+    require_finite(huge, "huge")
+    with pytest.raises(NonFiniteError, match=r"x has 2 NaN or infinite"):
+        require_finite(torch.tensor([1.0, float("nan"), float("-inf"), 2.0]), "x")
+    with pytest.raises(NonFiniteError, match=r"y has 1 NaN"):
+        require_finite(torch.tensor([float("inf"), float("-inf")])[:1], "y")
+
+
 def test_ranking_refuses_nan_targets_and_positions_below_minus_one():
     from prodassoc_lab.ranking import listed_in, query_metrics
 

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 import torch
 from synthetic import household_trips
 from torch_geometric.metrics import LinkPredHitRatio, LinkPredNDCG, LinkPredRecall
+from torch_geometric.nn.models import LightGCN
 
 from prodassoc_lab.attention import MultiHeadSelfAttention
 from prodassoc_lab.data import TransactionDataError
@@ -32,6 +33,7 @@ from prodassoc_lab.next_basket.models import (
     household_product_edges,
     lightgcn_scores,
     sequence_scores,
+    symmetric_lightgcn,
     train_basket_sasrec,
     train_lightgcn,
 )
@@ -273,6 +275,19 @@ def test_lightgcn_propagation_and_recommend(task):
     theirs = run.model.recommend(edges, src_index=torch.arange(task.n_households), dst_index=products, k=5)
     ours = recommend(scores, 5) + task.n_households
     assert all(set(a.tolist()) == set(b.tolist()) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_symmetric_lightgcn_has_pyg_lightgcn_outputs_and_gradients(task):
+    adjacency = household_product_adjacency(task, "validation")
+    pairs = torch.tensor([[0, 1, 2], [task.n_households, task.n_households + 3, task.n_households + 5]])
+    theirs, ours = LightGCN(adjacency.size(0), 8, 2), symmetric_lightgcn(adjacency.size(0), 8, 2)
+    ours.load_state_dict(theirs.state_dict())
+    losses = [model(adjacency, pairs).pow(2).sum() for model in (theirs, ours)]
+    for loss in losses:
+        loss.backward()
+    assert torch.allclose(losses[0], losses[1])
+    assert torch.allclose(theirs.embedding.weight.grad, ours.embedding.weight.grad, atol=1e-6)
+    assert theirs.embedding.weight.grad.abs().sum() > 0
 
 
 def test_hybrid_lists(task):
