@@ -6,8 +6,8 @@ before it. For every household with enough history, the last basket is the
 for one stage sees the baskets before that stage's target and nothing later.
 The catalogue is the ``n_products`` products in most baskets, counted without
 any household's last two trips. A target is the last trip *with a catalogue
-product*; when a household's last trip has none, its target is an earlier trip,
-which the count included (chapter 9 counts how often).
+product*; when neither of a household's last two trips has one, its test target
+is an earlier trip, which the count included (chapter 9 counts how often).
 """
 
 from __future__ import annotations
