@@ -1,5 +1,9 @@
-"""How the book judges a gap between two methods: paired bootstrap intervals over test items (chapter 7).
+"""How the book compares methods: equal validation searches, and paired bootstrap intervals over test items.
 
+* :func:`draw_configurations` draws the same number of configurations from a
+  stated search space for every method (seeded), and :func:`validation_search`
+  fits each on the validation set, keeps the best and records them all in a
+  :class:`SearchRecord`; the test set is read afterwards, once, by the caller.
 * :func:`paired_bootstrap` puts a 95% interval on the difference of two
   methods' mean per-item scores on the *same* test items (products, baskets,
   households), resampling items with replacement and keeping each item's two
@@ -13,13 +17,97 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+import pandas as pd
 from scipy.stats import bootstrap
 
 from prodassoc_lab.validation import bounded_float, positive_int, seed_value
+
+Fitted = TypeVar("Fitted")
+
+
+def draw_configurations(space: Mapping[str, Sequence], budget: int, seed: int = 0) -> list[dict]:
+    """``budget`` distinct points of the grid ``space``, drawn uniformly without replacement.
+
+    ``space`` maps each setting to the values it may take; a configuration takes
+    one value of each. The draw depends only on ``space``, ``budget`` and
+    ``seed``, so every method searched with the same space and seed tries the
+    same configurations. A grid with fewer than ``budget`` points is refused
+    (the budget could not be spent).
+    """
+    if not isinstance(space, Mapping) or not space:
+        raise ValueError(f"space must map each setting to its values, got {space!r:.80}")
+    for name, values in space.items():
+        if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"space[{name!r}] must be a non-empty sequence of values, got {values!r:.80}")
+        if len(set(map(repr, values))) != len(values):
+            raise ValueError(f"space[{name!r}] repeats a value: {list(values)}")
+    budget, seed = positive_int(budget, "budget"), seed_value(seed)
+    sizes = [len(values) for values in space.values()]
+    points = math.prod(sizes)
+    if budget > points:
+        raise ValueError(f"budget={budget} configurations, but the space holds only {points}")
+    drawn = np.random.default_rng(seed).choice(points, size=budget, replace=False)
+    return [{name: values[int(i)] for (name, values), i in zip(space.items(), np.unravel_index(flat, sizes),
+                                                                strict=True)}
+            for flat in drawn]
+
+
+@dataclass(frozen=True)
+class SearchRecord:
+    """Every configuration a validation search tried, its validation score, and the one it chose.
+
+    The chosen configuration is the first with the highest score (ties keep the
+    earlier draw).
+    """
+
+    configurations: tuple[dict, ...]
+    scores: tuple[float, ...]
+
+    @property
+    def best(self) -> int:
+        """Position of the chosen configuration."""
+        return int(np.argmax(self.scores))
+
+    @property
+    def chosen(self) -> dict:
+        """The configuration with the best validation score."""
+        return self.configurations[self.best]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per configuration: its settings, ``validation`` (the score) and ``chosen``."""
+        table = pd.DataFrame(list(self.configurations))
+        table["validation"] = list(self.scores)
+        table["chosen"] = np.arange(len(table)) == self.best
+        return table
+
+
+def validation_search(configurations: Sequence[dict],
+                      fit: Callable[[dict], tuple[float, Fitted]]) -> tuple[SearchRecord, Fitted]:
+    """Fit every configuration, score it on validation, and return the record and the best fit.
+
+    ``fit(configuration)`` returns ``(validation score, fitted object)``; only the
+    best fitted object is kept. ``fit`` must not see the test items: the caller
+    reads the test once, for the returned object, after the search.
+    """
+    configurations = list(configurations)
+    if not configurations or not all(isinstance(c, Mapping) for c in configurations):
+        raise ValueError("configurations must be a non-empty sequence of settings (dicts)")
+    scores, best = [], None
+    for configuration in configurations:
+        score, fitted = fit(dict(configuration))
+        score = float(score)
+        if not math.isfinite(score):
+            raise ValueError(f"the validation score of {configuration} is {score}; a search needs finite scores")
+        if best is None or score > max(scores):
+            best = fitted
+        scores.append(score)
+    return SearchRecord(tuple(dict(c) for c in configurations), tuple(scores)), best
 
 
 @dataclass(frozen=True)

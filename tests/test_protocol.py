@@ -1,11 +1,11 @@
-"""The comparison protocol: paired bootstrap intervals and Holm's adjustment."""
+"""The comparison protocol: equal-budget searches, paired bootstrap intervals and Holm's adjustment."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from prodassoc_lab.protocol import holm, paired_bootstrap
+from prodassoc_lab.protocol import draw_configurations, holm, paired_bootstrap, validation_search
 
 
 def test_the_paired_interval_matches_the_normal_approximation():
@@ -68,3 +68,51 @@ def test_the_p_value_is_never_zero_and_names_bad_input():
         paired_bootstrap(["a", "b"], [1.0, 2.0])
     with pytest.raises(ValueError, match="second has 1 NaN"):
         paired_bootstrap([1.0, 2.0], [1.0, np.nan])
+
+
+SPACE = {"lr": (0.01, 0.1), "hidden": (16, 32, 64), "dropout": (0.0, 0.5)}
+
+
+def test_draws_are_distinct_points_of_the_space_and_repeatable():
+    drawn = draw_configurations(SPACE, 12, seed=3)
+    assert len({tuple(c.items()) for c in drawn}) == 12  # the whole grid, each point once
+    assert all(c[name] in values for c in drawn for name, values in SPACE.items())
+    assert draw_configurations(SPACE, 5, seed=3) == draw_configurations(SPACE, 5, seed=3)
+    assert draw_configurations(SPACE, 5, seed=3) != draw_configurations(SPACE, 5, seed=4)
+    # every point is equally likely: over many seeds each is drawn about budget/points of the time
+    counts = {}
+    for seed in range(600):
+        for c in draw_configurations(SPACE, 3, seed=seed):
+            counts[tuple(c.items())] = counts.get(tuple(c.items()), 0) + 1
+    assert len(counts) == 12 and max(counts.values()) < 1.35 * 150 and min(counts.values()) > 0.65 * 150
+
+
+@pytest.mark.parametrize("space, budget, message", [
+    (SPACE, 13, "only 12"),
+    ({}, 1, "must map"),
+    ({"lr": ()}, 1, "non-empty sequence"),
+    ({"lr": "abc"}, 1, "non-empty sequence"),
+    ({"lr": (0.1, 0.1)}, 1, "repeats a value"),
+    (SPACE, 0, "budget"),
+])
+def test_bad_spaces_and_budgets_are_refused(space, budget, message):
+    with pytest.raises(ValueError, match=message):
+        draw_configurations(space, budget)
+
+
+def test_the_search_keeps_the_first_best_and_records_every_score():
+    fitted = []
+
+    def fit(configuration):
+        fitted.append(configuration["a"])
+        return configuration["a"] % 3, f"model {configuration['a']}"
+
+    record, best = validation_search([{"a": 1}, {"a": 2}, {"a": 5}, {"a": 3}], fit)
+    assert fitted == [1, 2, 5, 3] and record.scores == (1.0, 2.0, 2.0, 0.0)
+    assert record.best == 1 and record.chosen == {"a": 2} and best == "model 2"
+    table = record.to_frame()
+    assert list(table.columns) == ["a", "validation", "chosen"] and table.chosen.tolist() == [False, True, False, False]
+    with pytest.raises(ValueError, match="finite scores"):
+        validation_search([{"a": 1}], lambda c: (float("nan"), None))
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        validation_search([], fit)

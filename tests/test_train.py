@@ -15,7 +15,14 @@ from prodassoc_lab.graph import ProductGraph
 from prodassoc_lab.nodes.baselines import correct_and_smooth, label_propagation, majority_baseline
 from prodassoc_lab.nodes.cli import MODEL_CHOICES, main
 from prodassoc_lab.nodes.evaluation import MIN_PER_CLASS, stratified_masks, summarize
-from prodassoc_lab.nodes.experiment import NodeTraining, compare_models, train_node_classifier
+from prodassoc_lab.nodes.experiment import (
+    NodeTraining,
+    compare_models,
+    hide_test_labels,
+    protocol_comparison,
+    search_node_classifier,
+    train_node_classifier,
+)
 from prodassoc_lab.nodes.models import NodeClassifier, _dropout
 from prodassoc_lab.pyg_data import node_data, sparse_adjacency
 
@@ -118,6 +125,10 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
         (["--model", "gat", "--hidden", "30"], "--hidden: gat splits the hidden layer over 4 heads"),
         (["--model", "gcn", "mlp", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
         (["--seed", "0", "1", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
+        (["--search", "4", "--checkpoint", "best.pt"], "--checkpoint: a search trains many models"),
+        (["--jobs", "2"], "--jobs: only a --search runs splits in parallel"),
+        (["--search", "0"], "--search: must be a positive integer"),
+        (["--search", "2", "--results", "out.csv", "--device", "cuda"], "--search runs on the CPU"),
     ],
 )
 def test_bad_arguments_exit_with_a_message(capsys, argv, message):
@@ -185,6 +196,39 @@ def test_label_propagation_follows_its_formula_with_edge_weights(planted_communi
     assert result.setting == "α = 0.3"
 
 
+def _gcn_normalized_dense(data: Data) -> torch.Tensor:
+    """D̃^-1/2 (A + I) D̃^-1/2 in float64, from the weighted sparse adjacency."""
+    A = data.adj_t.to_dense().double() + torch.eye(data.num_nodes, dtype=torch.float64)
+    scale = A.sum(dim=1).rsqrt()
+    return scale[:, None] * A * scale[None, :]
+
+
+def test_sgc_is_linear_in_the_propagated_features(planted_communities):
+    from prodassoc_lab.nodes.models import SGC_HOPS
+
+    data = sparse_adjacency(planted_communities(10, 0.2, 0.01, 4, seed=0))
+    model = NodeClassifier("sgc", 4, 8, 3).double().eval()
+    A_hat, x = _gcn_normalized_dense(data), data.x.double()
+    propagated = torch.linalg.matrix_power(A_hat, SGC_HOPS) @ x
+    expected = model.second(propagated @ model.first.lin.weight.T + model.first.lin.bias)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, data.adj_t.double()), expected, atol=1e-10, rtol=0)
+
+
+def test_appnp_propagates_the_mlp_scores(planted_communities):
+    from prodassoc_lab.nodes.models import APPNP_ALPHA, APPNP_STEPS
+
+    data = sparse_adjacency(planted_communities(10, 0.2, 0.01, 4, seed=0))
+    model = NodeClassifier("appnp", 4, 8, 3).double().eval()
+    A_hat, x = _gcn_normalized_dense(data), data.x.double()
+    z0 = model.second(torch.relu(model.first(x)))
+    z = z0
+    for _ in range(APPNP_STEPS):
+        z = (1 - APPNP_ALPHA) * A_hat @ z + APPNP_ALPHA * z0
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, data.adj_t.double()), z, atol=1e-10, rtol=0)
+
+
 def test_dropout_keeps_the_expected_value_and_is_off_in_evaluation():
     torch.manual_seed(0)
     x = torch.ones(100_000)
@@ -206,3 +250,41 @@ def test_argument_errors_come_before_pytorch_is_imported():
             "except SystemExit as exit:\n    print(exit.code, 'torch' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.stdout.split() == ["2", "False"] and "--epochs: must be a positive integer" in run.stderr
+
+
+def test_a_search_never_reads_a_test_label(planted_communities):
+    data = planted_communities(20, 0.15, 0.01, 8, seed=0)
+    masks = stratified_masks(data.y, seed=0)
+    visible, search_masks = hide_test_labels(data, masks)
+    assert (visible.y[masks.test] == -1).all() and visible.y[~masks.test].equal(data.y[~masks.test])
+    assert search_masks.test.equal(masks.validation) and data.y[masks.test].ge(0).all()  # data itself unchanged
+    configurations = [{"lr": 0.01, "hidden": 8}, {"lr": 0.1, "hidden": 16}]
+    shuffled = data.clone()
+    shuffled.y[masks.test] = (data.y[masks.test] + 1) % 3  # other test labels, same everything else
+    searched, tested = search_node_classifier(data, masks, "gcn", configurations, seed=0, epochs=20, patience=5)
+    searched_again, tested_again = search_node_classifier(shuffled, masks, "gcn", configurations, seed=0, epochs=20,
+                                                          patience=5)
+    assert searched.search.scores == searched_again.search.scores and searched.setting == searched_again.setting
+    assert searched.probabilities.equal(searched_again.probabilities)
+    assert tested.accuracy != tested_again.accuracy  # only the final scoring reads the test labels
+
+
+def test_protocol_comparison_gives_every_method_the_same_budget(planted_communities):
+    data = planted_communities(15, 0.15, 0.01, 8, seed=1)
+    data.product_id = torch.arange(data.num_nodes) + 1000
+    result = protocol_comparison(data, ("mlp", "sgc"), splits=(0, 1), budget=3, epochs=15, patience=5)
+    methods = ["majority", "label propagation", "mlp", "mlp + C&S", "sgc", "sgc + C&S"]
+    assert list(dict.fromkeys(result.table.method)) == methods and len(result.table) == 12
+    assert (result.searches.groupby(["method", "split"]).size() == 3).all()
+    assert set(result.searches.method) == set(methods) - {"majority"}
+    assert (result.searches.groupby(["method", "split"]).chosen.sum() == 1).all()
+    networks = result.searches[result.searches.method.isin(["mlp", "sgc"])]
+    assert networks.groupby("split").apply(lambda t: t[t.method == "mlp"][["lr", "hidden"]].values.tolist()
+                                           == t[t.method == "sgc"][["lr", "hidden"]].values.tolist()).all()
+    assert result.table.set_index("method").loc["sgc", "graph"].tolist() == ["weighted"] * 2
+    assert result.table.set_index("method").loc["mlp + C&S", "graph"].tolist() == ["none; C&S: weighted"] * 2
+    for split, outcomes in result.correct.groupby("split"):
+        test = stratified_masks(data.y, split).test
+        assert len(outcomes) == int(test.sum()) and (outcomes.product_id - 1000).tolist() == outcomes.node.tolist()
+        rows = result.table[result.table.split == split].set_index("method")
+        assert all(outcomes[m].mean() == pytest.approx(rows.loc[m, "accuracy"]) for m in methods)

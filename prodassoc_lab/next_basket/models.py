@@ -32,6 +32,7 @@ from torch_geometric.utils import to_torch_csr_tensor
 from prodassoc_lab.attention import MultiHeadSelfAttention
 from prodassoc_lab.next_basket.evaluation import NextBasketRun, train_on_validation
 from prodassoc_lab.next_basket.task import NextBasketTask
+from prodassoc_lab.propagation import symmetric_spmm
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.validation import non_negative_float, positive_float, positive_int
 
@@ -264,23 +265,6 @@ def lightgcn_scores(model: LightGCN, task: NextBasketTask, stage: str, adjacency
         return (embedding[: task.n_households] @ embedding[task.n_households:].T).numpy().astype(np.float64)
 
 
-class _SymmetricSparseProduct(torch.autograd.Function):
-    """``Â X`` for a symmetric sparse ``Â``, with the gradient ``Âᵀ G`` computed as ``Â G``.
-
-    PyTorch's backward of a sparse CSR product builds ``Âᵀ`` anew (a transpose and a re-sort of
-    every entry) on each call; for a symmetric ``Â`` that work is unnecessary.
-    """
-
-    @staticmethod
-    def forward(ctx, adjacency: Tensor, x: Tensor) -> Tensor:
-        ctx.adjacency = adjacency
-        return torch.sparse.mm(adjacency, x)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[None, Tensor]:
-        return None, torch.sparse.mm(ctx.adjacency, grad)
-
-
 class SymmetricLGConv(LGConv):
     r"""PyG's :class:`~torch_geometric.nn.conv.LGConv` for an undirected graph given as a sparse adjacency.
 
@@ -298,7 +282,7 @@ class SymmetricLGConv(LGConv):
     """
 
     def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
-        return _SymmetricSparseProduct.apply(adj_t, x)
+        return symmetric_spmm(adj_t, x)
 
 
 def symmetric_lightgcn(num_nodes: int, embedding_dim: int, num_layers: int) -> LightGCN:

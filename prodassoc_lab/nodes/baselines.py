@@ -6,18 +6,24 @@ neighbours, with no features and (label propagation) no training at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from numbers import Real
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.nn import CorrectAndSmooth, LabelPropagation
 
 from prodassoc_lab.nodes.evaluation import Masks, RunResult, accuracy, as_masks, run_result
+from prodassoc_lab.protocol import validation_search
 from prodassoc_lab.pyg_data import require_adjacency
 from prodassoc_lab.validation import positive_int
 
 ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)  # propagation strengths tried on the validation set
+# Correct & Smooth's default search: every correction alpha with every smoothing alpha
+SMOOTHING_GRID = tuple({"correction_alpha": correction, "smoothing_alpha": smoothing}
+                       for correction in (0.2, 0.5, 0.8) for smoothing in ALPHAS)
 
 
 def _alphas(values: tuple[float, ...], name: str) -> tuple[float, ...]:
@@ -47,20 +53,21 @@ def label_propagation(data: Data, masks: Masks, seed: int,
     """
     masks = as_masks(masks, data)
     alphas, num_layers = _alphas(alphas, "alphas"), positive_int(num_layers, "num_layers")
-    train_mask, val_mask = masks.train, masks.validation
     known = data.y.clamp(min=0)  # unlabelled nodes are outside the mask; any valid class will do
-    best = None
-    for alpha in alphas:
-        out = LabelPropagation(num_layers=num_layers, alpha=alpha)(known, require_adjacency(data), mask=train_mask)
-        score = accuracy(out, data.y, val_mask)
-        if best is None or score > best[0]:
-            best = (score, alpha, out)
-    return run_result("label propagation", data, masks, seed, best[2], setting=f"α = {best[1]}")
+
+    def propagate(configuration: dict) -> tuple[float, Tensor]:
+        out = LabelPropagation(num_layers=num_layers, alpha=configuration["alpha"])(
+            known, require_adjacency(data), mask=masks.train)
+        return accuracy(out, data.y, masks.validation), out
+
+    search, out = validation_search([{"alpha": alpha} for alpha in alphas], propagate)
+    return run_result("label propagation", data, masks, seed, out, setting=f"α = {search.chosen['alpha']}",
+                      search=search)
 
 
 def correct_and_smooth(result: RunResult, data: Data, masks: Masks,
-                       correction_alphas: tuple[float, ...] = (0.2, 0.5, 0.8),
-                       smoothing_alphas: tuple[float, ...] = ALPHAS, num_layers: int = 10) -> RunResult:
+                       configurations: Sequence[Mapping[str, float]] = SMOOTHING_GRID,
+                       num_layers: int = 10) -> RunResult:
     """PyG's ``CorrectAndSmooth`` on a trained model's probabilities, alphas chosen on validation.
 
     Huang et al. (2021): spread the model's training-set errors over the graph
@@ -71,26 +78,33 @@ def correct_and_smooth(result: RunResult, data: Data, masks: Masks,
         result: the trained model's run, with its probabilities for every node.
         data: the graph (with ``adj_t``) and labels.
         masks: the train/validation/test masks of the split.
-        correction_alphas: alphas of the correction step to try.
-        smoothing_alphas: alphas of the smoothing step to try.
+        configurations: the pairs of alphas to try, each a mapping with
+            ``correction_alpha`` and ``smoothing_alpha`` in (0, 1].
         num_layers: propagation steps of each step.
     """
     masks = as_masks(masks, data)
-    correction_alphas = _alphas(correction_alphas, "correction_alphas")
-    smoothing_alphas, num_layers = _alphas(smoothing_alphas, "smoothing_alphas"), positive_int(num_layers, "num_layers")
+    if isinstance(configurations, Mapping) or not configurations or not all(
+            isinstance(c, Mapping) and set(c) == {"correction_alpha", "smoothing_alpha"} for c in configurations):
+        raise ValueError("configurations must be a non-empty sequence of mappings with the keys correction_alpha "
+                         f"and smoothing_alpha, got {configurations!r:.100}")
+    for name in ("correction_alpha", "smoothing_alpha"):
+        _alphas(tuple(c[name] for c in configurations), name)
+    num_layers = positive_int(num_layers, "num_layers")
     if result.probabilities is None or result.probabilities.shape[0] != data.num_nodes:
         raise ValueError(f"result {result.model!r} carries no probabilities for the {data.num_nodes} nodes")
-    train_mask, val_mask = masks.train, masks.validation
+    train_mask = masks.train
     adjacency, y_train = require_adjacency(data), data.y[train_mask]
-    best = None
-    for correction in correction_alphas:
-        corrected = None
-        for smoothing in smoothing_alphas:
-            post = CorrectAndSmooth(num_layers, correction, num_layers, smoothing)
-            if corrected is None:  # the correction step does not depend on the smoothing alpha
-                corrected = post.correct(result.probabilities, y_train, train_mask, adjacency)
-            out = post.smooth(corrected, y_train, train_mask, adjacency)
-            score = accuracy(out, data.y, val_mask)
-            if best is None or score > best[0]:
-                best = (score, f"α₁ = {correction}, α₂ = {smoothing}", out)
-    return run_result(f"{result.model} + C&S", data, masks, result.seed, best[2], setting=best[1])
+    corrected = {}  # the correction step does not depend on the smoothing alpha
+
+    def smooth(configuration: dict) -> tuple[float, Tensor]:
+        correction, smoothing = configuration["correction_alpha"], configuration["smoothing_alpha"]
+        post = CorrectAndSmooth(num_layers, correction, num_layers, smoothing)
+        if correction not in corrected:
+            corrected[correction] = post.correct(result.probabilities, y_train, train_mask, adjacency)
+        out = post.smooth(corrected[correction], y_train, train_mask, adjacency)
+        return accuracy(out, data.y, masks.validation), out
+
+    search, out = validation_search(configurations, smooth)
+    chosen = search.chosen
+    return run_result(f"{result.model} + C&S", data, masks, result.seed, out,
+                      setting=f"α₁ = {chosen['correction_alpha']}, α₂ = {chosen['smoothing_alpha']}", search=search)

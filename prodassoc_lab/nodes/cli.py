@@ -26,7 +26,7 @@ from prodassoc_lab.graph import LABELS, WEIGHTS
 
 # The names of prodassoc_lab.nodes.models.MODELS and its GAT_HEADS, written out so that --model and --hidden
 # are checked without importing PyTorch; a unit test keeps them equal.
-MODEL_CHOICES = ("mlp", "gcn", "seed", "sage", "gat")
+MODEL_CHOICES = ("mlp", "gcn", "seed", "sage", "gat", "sgc", "appnp")
 GAT_HEADS = 4
 
 
@@ -56,7 +56,61 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to save the best model's weights (one model and one seed only)")
     parser.add_argument("--results", type=Path, default=None,
                         help="write one row per method and seed to this CSV file (chapter 7 reads such a file)")
+    parser.add_argument("--search", type=positive_integer, default=None, metavar="BUDGET",
+                        help="the book's protocol: every method tries BUDGET configurations drawn from its search "
+                             "space, chosen on validation, the test read once (--lr, --hidden, --epochs and "
+                             "--patience are then ignored: the space and the protocol's epoch cap apply); with "
+                             "--results, the searches and the per-product outcomes go to <results>.searches.csv "
+                             "and <results>.correct.csv")
+    parser.add_argument("--jobs", type=positive_integer, default=1,
+                        help="with --search: splits run in this many processes at once (default: 1)")
     return parser
+
+
+def companion_paths(results: Path) -> tuple[Path, Path]:
+    """Where ``--search`` writes the searches and the per-product outcomes beside ``--results``."""
+    return results.with_suffix(".searches.csv"), results.with_suffix(".correct.csv")
+
+
+def _protocol_split(graph: str, weight: str, top_k: int, label: str, models: tuple[str, ...], split: int,
+                    budget: int) -> tuple:
+    """One split of the protocol comparison, in a worker process: the three tables, without the runs."""
+    from prodassoc_lab.nodes.experiment import protocol_comparison
+    from prodassoc_lab.pyg_data import load_node_data
+
+    result = protocol_comparison(load_node_data(graph, weight, top_k, label), models, (split,), budget)
+    return result.table, result.searches, result.correct
+
+
+def _run_protocol(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    models, splits = tuple(dict.fromkeys(args.model)), tuple(dict.fromkeys(args.seed))
+    work = [(args.graph, args.weight, args.top_k, args.label, models, split, args.search) for split in splits]
+    if args.jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(args.jobs, len(splits)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            parts = list(pool.map(_protocol_split, *zip(*work, strict=True)))
+    else:
+        parts = [_protocol_split(*item) for item in work]
+    table, searches, correct = (pd.concat(part, ignore_index=True) for part in zip(*parts, strict=True))
+    summary = table.groupby("method", sort=False).agg(
+        accuracy=("accuracy", "mean"), spread=("accuracy", "std"), graph=("graph", "first"),
+        stopped_early=("stopped early", "sum"))
+    print(f"test accuracy under the protocol ({args.search} configurations per method), mean and standard "
+          f"deviation over splits {', '.join(map(str, splits))}, in %")
+    print(summary.assign(accuracy=(100 * summary.accuracy).round(1), spread=(100 * summary.spread).round(1))
+          .to_string())
+    if args.results:
+        searches_path, correct_path = companion_paths(args.results)
+        write_table(table, args.results)
+        write_table(searches, searches_path)
+        write_table(correct, correct_path)
+        print(f"{len(table)} rows written to {args.results}; the searches to {searches_path}, "
+              f"the per-product outcomes to {correct_path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--checkpoint: saves one model's weights; give one --model and one --seed")
     check_output(parser, "--checkpoint", args.checkpoint)
     check_output(parser, "--results", args.results, ".csv")
+    if args.search is not None:
+        if args.checkpoint is not None:
+            parser.error("--checkpoint: a search trains many models; it saves no weights")
+        if args.device == "cuda":
+            parser.error("--search runs on the CPU; leave out --device cuda")
+        if args.results is not None:
+            for option, path in zip(("--results (searches)", "--results (outcomes)"), companion_paths(args.results),
+                                    strict=True):
+                check_output(parser, option, path, ".csv")
+    elif args.jobs != 1:
+        parser.error("--jobs: only a --search runs splits in parallel")
     if args.checkpoint is not None and args.results is not None and args.checkpoint.resolve() == args.results.resolve():
         parser.error("--results: the same file as --checkpoint; the table would overwrite the weights")
     if "gat" in args.model and args.hidden % GAT_HEADS:
@@ -82,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
             check_cache_writable(cache)
     except ValueError as error:
         parser.error(str(error))
+
+    if args.search is not None:
+        return _run_protocol(args)
 
     # Only now the heavy imports: every mistake above is reported at once.
     import pandas as pd

@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from torch import Tensor
 from torch_geometric.data import Data
 
+from prodassoc_lab.protocol import SearchRecord
 from prodassoc_lab.tensors import node_indices, require_finite
 from prodassoc_lab.training import TrainingRun
 from prodassoc_lab.validation import bounded_float, require_columns, seed_value
@@ -73,7 +74,9 @@ def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
     """``masks`` as :class:`Masks`, after checking them.
 
     Refused: anything but three disjoint boolean node masks that each select at
-    least one node, and only labelled ones.
+    least one node, and only labelled ones. One exception: the test mask may be
+    the validation mask itself, as in a validation search
+    (:func:`~prodassoc_lab.nodes.experiment.hide_test_labels`).
     """
     names = Masks._fields
     if getattr(data, "y", None) is None:
@@ -88,6 +91,8 @@ def as_masks(masks: tuple[Tensor, Tensor, Tensor], data: Data) -> Masks:
         if (data.y[mask] < 0).any():
             raise ValueError(f"the {name} mask selects {int((data.y[mask] < 0).sum())} node(s) without a label")
     for first, second in ((0, 1), (0, 2), (1, 2)):
+        if (first, second) == (1, 2) and masks[1].equal(masks[2]):
+            continue
         shared = int((masks[first] & masks[second]).sum())
         if shared:
             raise ValueError(f"the {names[first]} and {names[second]} masks share {shared} node(s)")
@@ -138,7 +143,8 @@ class RunResult:
     which are not trained); ``history`` holds one row per validated epoch with
     the training loss and the validation metrics; ``probabilities`` (nodes ×
     classes) are what Correct & Smooth starts from; ``setting`` names a
-    hyperparameter chosen on the validation set, if any.
+    hyperparameter chosen on the validation set, if any, and ``search`` is the
+    record of that validation search.
     """
 
     model: str
@@ -149,6 +155,7 @@ class RunResult:
     setting: str = ""
     history: list[dict] = field(default_factory=list, repr=False)
     probabilities: Tensor | None = field(default=None, repr=False)
+    search: SearchRecord | None = field(default=None, repr=False)
 
     @property
     def best_epoch(self) -> int:

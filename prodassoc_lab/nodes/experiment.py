@@ -2,14 +2,18 @@
 
 Node classification on the product graph of chapter 3: full-batch training
 with early stopping on validation accuracy, an atomic checkpoint of the best
-epoch, and the comparison of models and baselines on the same splits. The
-command line is :mod:`prodassoc_lab.nodes.cli`.
+epoch, and the comparison of models and baselines on the same splits — with
+one fixed setting per network (:func:`compare_models`), or under the book's
+protocol (:func:`protocol_comparison`): every method searched on validation
+with the same budget, the test read once. The command line is
+:mod:`prodassoc_lab.nodes.cli`.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -19,20 +23,34 @@ from torch_geometric.data import Data
 
 from prodassoc_lab.nodes.baselines import correct_and_smooth, label_propagation, majority_baseline
 from prodassoc_lab.nodes.evaluation import Masks, RunResult, accuracy, as_masks, run_result, stratified_masks
-from prodassoc_lab.nodes.models import MODELS, NodeClassifier
+from prodassoc_lab.nodes.models import MODELS, NodeClassifier, graph_seen
+from prodassoc_lab.protocol import draw_configurations, validation_search
 from prodassoc_lab.pyg_data import require_adjacency
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
-from prodassoc_lab.validation import non_negative_float, positive_float, positive_int
+from prodassoc_lab.validation import bounded_float, non_negative_float, positive_float, positive_int
+
+# Chapter 7's protocol: the spaces every method's validation search draws from, and the epoch cap
+TRAINING_SPACE: dict[str, tuple] = {
+    "lr": (0.003, 0.01, 0.03, 0.1),
+    "hidden": (32, 64, 128, 256),
+    "dropout": (0.0, 0.25, 0.5),
+    "weight_decay": (0.0, 5e-5, 5e-4),
+}
+PROPAGATION_SPACE: dict[str, tuple] = {"alpha": tuple(round(0.05 * i, 2) for i in range(1, 20))}
+SMOOTHING_SPACE: dict[str, tuple] = {"correction_alpha": (0.2, 0.4, 0.6, 0.8, 1.0),
+                                     "smoothing_alpha": (0.1, 0.3, 0.5, 0.7, 0.9)}
+SEARCH_EPOCHS, SEARCH_PATIENCE = 500, 50
 
 
 @dataclass(frozen=True)
 class NodeTraining:
     """The settings of :func:`train_node_classifier`, checked when made (chapter 7).
 
-    ``hidden`` units, Adam with ``lr`` and ``weight_decay``, at most ``epochs``
-    epochs with early stopping after ``patience`` epochs without a better
-    validation accuracy, on ``device`` (``"cpu"``, ``"cuda"`` or ``"cuda:N"``).
+    ``hidden`` units, ``dropout`` on the hidden layer, Adam with ``lr`` and
+    ``weight_decay``, at most ``epochs`` epochs with early stopping after
+    ``patience`` epochs without a better validation accuracy, on ``device``
+    (``"cpu"``, ``"cuda"`` or ``"cuda:N"``).
     """
 
     hidden: int = 64
@@ -40,6 +58,7 @@ class NodeTraining:
     epochs: int = 100
     patience: int = 30
     weight_decay: float = 5e-4
+    dropout: float = 0.5
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -47,6 +66,7 @@ class NodeTraining:
             positive_int(getattr(self, name), name)
         positive_float(self.lr, "lr")
         non_negative_float(self.weight_decay, "weight_decay")
+        bounded_float(self.dropout, "dropout", 0, 1, high_open=True)
         try:
             device = torch.device(self.device)
         except (RuntimeError, TypeError):
@@ -79,7 +99,7 @@ def train_node_classifier(
         masks: train, validation and test masks over the nodes.
         kind: the model, one of ``nodes.models.MODELS``.
         seed: seed of the initialisation and of dropout.
-        settings: width, learning rate, epochs, patience, weight decay, device.
+        settings: width, dropout, learning rate, epochs, patience, weight decay, device.
         progress: show a progress bar.
         checkpoint: where to save the best epoch's weights (atomically).
     """
@@ -100,7 +120,7 @@ def train_node_classifier(
     # slow backward pass of indexing rows out of the output
     train_target = torch.where(masks.train.to(device), y, -100)
     num_classes = int(data.y.max()) + 1
-    model = NodeClassifier(kind, x.size(1), settings.hidden, num_classes).to(device)
+    model = NodeClassifier(kind, x.size(1), settings.hidden, num_classes, dropout=settings.dropout).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     metrics = []
 
@@ -176,3 +196,130 @@ def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], 
           "setting": r.setting} for r in runs]
     )
     return table, runs
+
+
+def hide_test_labels(data: Data, masks: Masks) -> tuple[Data, Masks]:
+    """What a validation search may see: ``data`` with every test label set to −1 (no label), and
+    masks whose test part is the validation mask, so that a search's "test" scores are validation scores."""
+    masks = as_masks(masks, data)
+    visible = data.clone()
+    visible.y = data.y.masked_fill(masks.test, -1)
+    return visible, Masks(masks.train, masks.validation, masks.validation)
+
+
+def _on_test(name: str, searched: RunResult, data: Data, masks: Masks) -> RunResult:
+    """The searched run scored once on the real test labels."""
+    return run_result(name, data, masks, searched.seed, searched.probabilities, training=searched.training,
+                      history=searched.history, setting=searched.setting, search=searched.search)
+
+
+def _setting(configuration: dict) -> str:
+    return ", ".join(f"{name} = {value}" for name, value in configuration.items())
+
+
+def search_node_classifier(data: Data, masks: Masks, kind: str, configurations: Sequence[dict], seed: int, *,
+                           epochs: int = SEARCH_EPOCHS, patience: int = SEARCH_PATIENCE,
+                           progress: bool = False) -> tuple[RunResult, RunResult]:
+    """Train ``kind`` once per configuration without the test labels; keep the best on validation.
+
+    Each configuration holds fields of :class:`NodeTraining` (``epochs`` and
+    ``patience`` come from the arguments). The search runs on
+    :func:`hide_test_labels`, so it cannot read a test label. Returns the
+    chosen run as the search saw it (for Correct & Smooth, which must not see
+    the test labels either) and the same run scored once on the test mask.
+    """
+    visible, search_masks = hide_test_labels(data, masks)
+
+    def fit(configuration: dict) -> tuple[float, RunResult]:
+        run = train_node_classifier(visible, search_masks, kind, seed,
+                                    NodeTraining(epochs=epochs, patience=patience, **configuration), progress=progress)
+        return run.accuracy, run  # the search masks' "test" is the validation mask
+
+    search, chosen = validation_search(configurations, fit)
+    chosen.setting, chosen.search = _setting(search.chosen), search
+    return chosen, _on_test(kind, chosen, data, as_masks(masks, data))
+
+
+@dataclass
+class ProtocolComparison:
+    """Chapter 7's comparison under the protocol.
+
+    ``table`` has one row per method and split (test accuracy and macro-F1, the
+    chosen setting, the graph the method sees, the training record);
+    ``searches`` one row per configuration tried (its validation accuracy and
+    whether it was chosen); ``correct`` one row per test product of each split
+    with 1/0 per method (right or wrong), for paired bootstrap intervals.
+    """
+
+    table: pd.DataFrame
+    searches: pd.DataFrame
+    correct: pd.DataFrame
+    runs: list[RunResult] = field(repr=False)
+
+
+def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int], budget: int, *,
+                        search_seed: int = 0, epochs: int = SEARCH_EPOCHS, patience: int = SEARCH_PATIENCE,
+                        progress: bool = False) -> ProtocolComparison:
+    """Every method of chapter 7 under the protocol, on each split.
+
+    Every searched method tries ``budget`` configurations drawn (with
+    ``search_seed``) from its space: the networks from ``TRAINING_SPACE``
+    (the same draws for every network), label propagation from
+    ``PROPAGATION_SPACE`` and Correct & Smooth, on top of each network's chosen
+    run, from ``SMOOTHING_SPACE``. Networks train for at most ``epochs`` epochs
+    and stop after ``patience`` epochs without a better validation accuracy.
+    Searches see no test label (:func:`hide_test_labels`); each method's chosen
+    configuration is scored on the test products once.
+
+    Args:
+        data: the product graph with features, labels and ``adj_t``.
+        models: names of the networks (keys of ``MODELS``).
+        splits: one stratified split, and initialization seed, per entry.
+        budget: configurations per method.
+        search_seed: seed of the draws of configurations.
+        epochs: the epoch cap of every training run.
+        patience: early-stopping patience.
+        progress: show a progress bar for each training.
+    """
+    unknown = [m for m in models if m not in MODELS]
+    if isinstance(models, str) or not models or unknown:
+        raise ValueError(f"models must be a non-empty sequence of names from {list(MODELS)}, got {models!r}")
+    if isinstance(splits, int) or not splits or len(set(splits)) != len(splits):
+        raise ValueError(f"splits must be distinct split seeds, got {splits!r}")
+    networks = draw_configurations(TRAINING_SPACE, budget, search_seed)
+    alphas = tuple(c["alpha"] for c in draw_configurations(PROPAGATION_SPACE, budget, search_seed))
+    smoothing = draw_configurations(SMOOTHING_SPACE, budget, search_seed)
+    runs, correct = [], []
+    for split in splits:
+        masks = stratified_masks(data.y, split)
+        visible, search_masks = hide_test_labels(data, masks)
+        split_runs = [majority_baseline(data, masks, split),
+                      _on_test("label propagation", label_propagation(visible, search_masks, split, alphas=alphas),
+                               data, masks)]
+        for kind in models:
+            searched, tested = search_node_classifier(data, masks, kind, networks, split, epochs=epochs,
+                                                      patience=patience, progress=progress)
+            smoothed = correct_and_smooth(searched, visible, search_masks, smoothing)
+            split_runs += [tested, _on_test(smoothed.model, smoothed, data, masks)]
+        runs += split_runs
+        test = masks.test.nonzero().view(-1)
+        correct.append(pd.DataFrame({"split": split, "node": test.numpy(), "product_id": data.product_id[test].numpy(),
+                                     **{r.model: (r.predictions[test] == data.y[test]).int().numpy()
+                                        for r in split_runs}}))
+    def graph(method: str) -> str:
+        if method in ("majority", "label propagation"):
+            return "none" if method == "majority" else "weighted"
+        network = graph_seen(method.removesuffix(" + C&S"))
+        return f"{network}; C&S: weighted" if method.endswith(" + C&S") else network
+
+    table = pd.DataFrame([{
+        "method": r.model, "split": r.seed, "accuracy": r.accuracy, "macro-F1": r.macro_f1,
+        "validation accuracy": max(r.search.scores) if r.search is not None else float("nan"),
+        "graph": graph(r.model),
+        "best epoch": r.best_epoch, "epochs run": r.epochs_run,
+        "stopped early": r.training is not None and r.epochs_run < epochs,
+        "seconds per epoch": r.seconds_per_epoch, "chosen": r.setting,
+    } for r in runs])
+    searches = pd.concat([r.search.to_frame().assign(method=r.model, split=r.seed)
+                          for r in runs if r.search is not None], ignore_index=True)
+    return ProtocolComparison(table, searches, pd.concat(correct, ignore_index=True), runs)

@@ -1,4 +1,4 @@
-"""Two-layer node classifiers compared in chapter 7: an MLP without the graph and four GNNs."""
+"""Two-layer node classifiers compared in chapter 7: an MLP without the graph, four GNNs, SGC and APPNP."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.nn import GATConv, GCNConv, SAGEConv
+from torch_geometric.nn import APPNP, GATConv, GCNConv, SAGEConv, SGConv
 
 from prodassoc_lab.layers import SeedGraphConv
+from prodassoc_lab.propagation import symmetric_spmm
 from prodassoc_lab.tensors import check_graph_inputs
 from prodassoc_lab.validation import bounded_float, positive_int
 
 GAT_HEADS = 4  # attention heads of GAT's hidden layer
+SGC_HOPS = 2  # propagation steps of SGC, Wu et al.'s choice
+APPNP_STEPS, APPNP_ALPHA = 10, 0.1  # power-iteration steps and teleport probability, Gasteiger et al.'s choice
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,30 @@ class ModelKind:
     ``layer(in_channels, out_channels, hidden_layer, dropout)`` makes one of its
     two layers; ``uses_graph`` is false for the MLP; ``unweighted`` kinds
     aggregate a plain mean over neighbours, so they see the adjacency with every
-    weight set to 1.
+    weight set to 1; ``linear`` kinds have no ReLU between their layers (SGC);
+    ``output_propagation``, when given, makes a module that spreads the second
+    layer's class scores over the graph (APPNP).
     """
 
     layer: Callable[[int, int, bool, float], torch.nn.Module]
     uses_graph: bool = True
     unweighted: bool = False
+    linear: bool = False
+    output_propagation: Callable[[], torch.nn.Module] | None = None
+
+
+class _SymmetricAPPNP(APPNP):
+    """PyG's APPNP whose propagation backward uses the symmetry of the undirected product graph."""
+
+    def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
+        return symmetric_spmm(adj_t, x)
+
+
+class _Dense(torch.nn.Linear):
+    """A linear layer in a graph layer's place: it takes the graph arguments and ignores them."""
+
+    def forward(self, x: Tensor, *graph: Tensor) -> Tensor:
+        return super().forward(x)
 
 
 def _gat_layer(in_channels: int, out_channels: int, hidden_layer: bool, dropout: float) -> torch.nn.Module:
@@ -46,6 +67,13 @@ KINDS: dict[str, ModelKind] = {
     # PyG's SAGEConv would divide a *weighted* sum by the neighbour count
     "sage": ModelKind(lambda i, o, hidden_layer, p: SAGEConv(i, o), unweighted=True),
     "gat": ModelKind(_gat_layer),
+    # Wu et al.'s simplification: Â^K X once (cached), then linear layers with no
+    # nonlinearity between them, so the classifier is linear in Â^K X
+    "sgc": ModelKind(lambda i, o, hidden_layer, p: SGConv(i, o, K=SGC_HOPS, cached=True) if hidden_layer
+                     else _Dense(i, o), linear=True),
+    # predict, then propagate: an MLP's class scores spread by personalized PageRank
+    "appnp": ModelKind(lambda i, o, hidden_layer, p: _Dense(i, o),
+                       output_propagation=lambda: _SymmetricAPPNP(K=APPNP_STEPS, alpha=APPNP_ALPHA, cached=True)),
 }
 MODELS = tuple(KINDS)
 
@@ -61,14 +89,23 @@ class NodeClassifier(torch.nn.Module):
     Welling's GCN (``gcn``), the article's layer
     :class:`~prodassoc_lab.layers.SeedGraphConv` (``seed``), GraphSAGE with a
     plain mean over neighbours (``sage``) or graph attention with
-    ``GAT_HEADS`` heads in the hidden layer (``gat``). GCN and the article's
-    layer use the edge weights in :math:`\mathbf{A}`; GraphSAGE sets them to 1;
-    GAT learns its own. Dropout acts on the hidden layer only: the inputs are a
+    ``GAT_HEADS`` heads in the hidden layer (``gat``). Two kinds change the
+    template: ``sgc`` (Wu et al. 2019) has no ReLU, :math:`\mathbf{Z} =
+    \hat{\mathbf{A}}^{K}\mathbf{X}\mathbf{W}_1\mathbf{W}_2` with
+    :math:`K =` ``SGC_HOPS``, a linear classifier of the propagated features;
+    ``appnp`` (Gasteiger et al. 2019) is a two-layer MLP whose class scores
+    :math:`\mathbf{Z}_0` are then propagated, :math:`\mathbf{Z}_{k+1} = (1 - \alpha)
+    \hat{\mathbf{A}}\mathbf{Z}_k + \alpha \mathbf{Z}_0`, for ``APPNP_STEPS`` steps with
+    :math:`\alpha =` ``APPNP_ALPHA``. GCN, the article's layer, SGC and APPNP use
+    the edge weights in :math:`\mathbf{A}` (:math:`\hat{\mathbf{A}}` is GCN's
+    normalization with self-loops; biases are left out of the formulas); GraphSAGE sets
+    them to 1; GAT learns its own. Dropout acts on the hidden layer only: the inputs are a
     handful of dense features, and dropping them at random made every model
     markedly worse when chapter 7 was written.
 
     Args:
-        kind (str): one of ``MODELS`` (``"mlp"``, ``"gcn"``, ``"seed"``, ``"sage"``, ``"gat"``).
+        kind (str): one of ``MODELS`` (``"mlp"``, ``"gcn"``, ``"seed"``, ``"sage"``, ``"gat"``, ``"sgc"``,
+            ``"appnp"``).
         in_channels (int): features per node, :math:`F`.
         hidden (int): hidden units (a multiple of ``GAT_HEADS`` for ``gat``).
         num_classes (int): classes, :math:`C`.
@@ -98,6 +135,8 @@ class NodeClassifier(torch.nn.Module):
         self.in_channels = in_channels
         self.first = self._spec.layer(in_channels, hidden, True, dropout)
         self.second = self._spec.layer(hidden, num_classes, False, dropout)
+        propagation = self._spec.output_propagation
+        self.propagation = propagation() if propagation is not None else None
 
     def forward(self, x: Tensor, adjacency: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         check_graph_inputs(x, adjacency, edge_weight, self.in_channels)
@@ -106,8 +145,24 @@ class NodeClassifier(torch.nn.Module):
             adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None
         weights = () if edge_weight is None or self.kind == "gat" else (edge_weight,)
         graph = (adjacency, *weights) if self._spec.uses_graph else ()
-        x = _dropout(F.relu(self.first(x, *graph)), self.dropout, self.training)
-        return self.second(x, *graph)
+        x = self.first(x, *graph)
+        x = _dropout(x if self._spec.linear else F.relu(x), self.dropout, self.training)
+        x = self.second(x, *graph)
+        return x if self.propagation is None else self.propagation(x, adjacency, *weights)
+
+
+def graph_seen(kind: str) -> str:
+    """The graph a kind of :class:`NodeClassifier` reads: ``"none"``, ``"unweighted"`` or ``"weighted"``.
+
+    GraphSAGE sets every edge weight to 1; GAT ignores the weights and learns
+    attention coefficients instead; the MLP reads no graph.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown model {kind!r}; choose one of {list(MODELS)}")
+    spec = KINDS[kind]
+    if not spec.uses_graph:
+        return "none"
+    return "unweighted" if spec.unweighted or kind == "gat" else "weighted"
 
 
 def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
