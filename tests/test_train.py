@@ -127,6 +127,7 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
         (["--seed", "0", "1", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
         (["--search", "4", "--checkpoint", "best.pt"], "--checkpoint: a search trains many models"),
         (["--jobs", "2"], "--jobs: only a --search runs splits in parallel"),
+        (["--label-trick", "seed"], "--label-trick: only a --search runs the label trick"),
         (["--search", "0"], "--search: must be a positive integer"),
         (["--search", "2", "--results", "out.csv", "--device", "cuda"], "--search runs on the CPU"),
     ],
@@ -288,3 +289,22 @@ def test_protocol_comparison_gives_every_method_the_same_budget(planted_communit
         assert len(outcomes) == int(test.sum()) and (outcomes.product_id - 1000).tolist() == outcomes.node.tolist()
         rows = result.table[result.table.split == split].set_index("method")
         assert all(outcomes[m].mean() == pytest.approx(rows.loc[m, "accuracy"]) for m in methods)
+
+
+def test_the_label_trick_shows_training_labels_only(planted_communities):
+    data = planted_communities(20, 0.05, 0.01, 8, seed=2)
+    masks = stratified_masks(data.y, seed=0)
+    settings = NodeTraining(hidden=16, epochs=60, patience=60, label_trick=True)
+    trick = train_node_classifier(data, masks, "mlp", seed=0, settings=settings)
+    assert trick.model == "mlp + label trick"
+    plain = train_node_classifier(data, masks, "mlp", seed=0, settings=NodeTraining(hidden=16, epochs=60, patience=60))
+    # an MLP sees no graph: a product's own label is shown only if it is a training product, so the
+    # test predictions gain nothing from the trick (the features are noise)
+    assert trick.accuracy < 0.6 and plain.accuracy < 0.6
+    shuffled = data.clone()
+    shuffled.y[masks.test] = (data.y[masks.test] + 1) % 3
+    again = train_node_classifier(shuffled, masks, "gcn", seed=0, settings=settings)
+    first = train_node_classifier(data, masks, "gcn", seed=0, settings=settings)
+    assert again.probabilities.equal(first.probabilities)  # test labels never enter the inputs
+    with pytest.raises(TypeError, match="label_trick must be True or False"):
+        NodeTraining(label_trick=1)

@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-k", type=positive_integer, default=10, help="neighbours kept per product (default: 10)")
     parser.add_argument("--label", choices=LABELS, default="product_category",
                         help="the node label to predict (default: product_category)")
-    parser.add_argument("--model", choices=MODEL_CHOICES, nargs="+", default=["gcn"],
-                        help="one or more classifiers (default: gcn)")
+    parser.add_argument("--model", choices=MODEL_CHOICES, nargs="+", default=None,
+                        help="one or more classifiers (default: gcn, or none when --label-trick is given)")
     parser.add_argument("--epochs", type=positive_integer, default=100, help="maximum epochs (default: 100)")
     parser.add_argument("--patience", type=positive_integer, default=30, help="early-stopping patience (default: 30)")
     parser.add_argument("--hidden", type=positive_integer, default=64, help="hidden units (default: 64)")
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "--patience are then ignored: the space and the protocol's epoch cap apply); with "
                              "--results, the searches and the per-product outcomes go to <results>.searches.csv "
                              "and <results>.correct.csv")
+    parser.add_argument("--label-trick", choices=MODEL_CHOICES, nargs="+", default=[],
+                        help="with --search: these networks also run with the training labels as input features "
+                             "(the label trick), as '<model> + label trick'")
     parser.add_argument("--jobs", type=positive_integer, default=1,
                         help="with --search: splits run in this many processes at once (default: 1)")
     return parser
@@ -72,13 +75,14 @@ def companion_paths(results: Path) -> tuple[Path, Path]:
     return results.with_suffix(".searches.csv"), results.with_suffix(".correct.csv")
 
 
-def _protocol_split(graph: str, weight: str, top_k: int, label: str, models: tuple[str, ...], split: int,
-                    budget: int) -> tuple:
+def _protocol_split(graph: str, weight: str, top_k: int, label: str, models: tuple[str, ...],
+                    label_trick: tuple[str, ...], split: int, budget: int) -> tuple:
     """One split of the protocol comparison, in a worker process: the three tables, without the runs."""
     from prodassoc_lab.nodes.experiment import protocol_comparison
     from prodassoc_lab.pyg_data import load_node_data
 
-    result = protocol_comparison(load_node_data(graph, weight, top_k, label), models, (split,), budget)
+    result = protocol_comparison(load_node_data(graph, weight, top_k, label), models, (split,), budget,
+                                 label_trick=label_trick)
     return result.table, result.searches, result.correct
 
 
@@ -86,7 +90,9 @@ def _run_protocol(args: argparse.Namespace) -> int:
     import pandas as pd
 
     models, splits = tuple(dict.fromkeys(args.model)), tuple(dict.fromkeys(args.seed))
-    work = [(args.graph, args.weight, args.top_k, args.label, models, split, args.search) for split in splits]
+    label_trick = tuple(dict.fromkeys(args.label_trick))
+    work = [(args.graph, args.weight, args.top_k, args.label, models, label_trick, split, args.search)
+            for split in splits]
     if args.jobs > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -120,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parse_arguments(parser, argv)
+    if args.model is None:
+        args.model = [] if args.label_trick else ["gcn"]
     if args.checkpoint is not None and (len(args.model) > 1 or len(args.seed) > 1):
         parser.error("--checkpoint: saves one model's weights; give one --model and one --seed")
     check_output(parser, "--checkpoint", args.checkpoint)
@@ -135,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 check_output(parser, option, path, ".csv")
     elif args.jobs != 1:
         parser.error("--jobs: only a --search runs splits in parallel")
+    elif args.label_trick:
+        parser.error("--label-trick: only a --search runs the label trick")
     if args.checkpoint is not None and args.results is not None and args.checkpoint.resolve() == args.results.resolve():
         parser.error("--results: the same file as --checkpoint; the table would overwrite the weights")
     if "gat" in args.model and args.hidden % GAT_HEADS:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from torch_geometric.data import Data
 
 from prodassoc_lab.nodes.baselines import correct_and_smooth, label_propagation, majority_baseline
@@ -50,7 +51,10 @@ class NodeTraining:
     ``hidden`` units, ``dropout`` on the hidden layer, Adam with ``lr`` and
     ``weight_decay``, at most ``epochs`` epochs with early stopping after
     ``patience`` epochs without a better validation accuracy, on ``device``
-    (``"cpu"``, ``"cuda"`` or ``"cuda:N"``).
+    (``"cpu"``, ``"cuda"`` or ``"cuda:N"``). With ``label_trick`` the model also
+    reads training labels as input features (Wang et al. 2021): in each epoch a
+    random half of the training products show their one-hot label and the loss
+    is taken on the other half; to predict, every training label is shown.
     """
 
     hidden: int = 64
@@ -59,6 +63,7 @@ class NodeTraining:
     patience: int = 30
     weight_decay: float = 5e-4
     dropout: float = 0.5
+    label_trick: bool = False
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -67,6 +72,8 @@ class NodeTraining:
         positive_float(self.lr, "lr")
         non_negative_float(self.weight_decay, "weight_decay")
         bounded_float(self.dropout, "dropout", 0, 1, high_open=True)
+        if not isinstance(self.label_trick, bool):
+            raise TypeError(f"label_trick must be True or False, got {self.label_trick!r}")
         try:
             device = torch.device(self.device)
         except (RuntimeError, TypeError):
@@ -120,19 +127,38 @@ def train_node_classifier(
     # slow backward pass of indexing rows out of the output
     train_target = torch.where(masks.train.to(device), y, -100)
     num_classes = int(data.y.max()) + 1
-    model = NodeClassifier(kind, x.size(1), settings.hidden, num_classes, dropout=settings.dropout).to(device)
+    if settings.label_trick:
+        label_features = F.one_hot(y.clamp(min=0), num_classes).float()
+
+        def with_labels(shown: Tensor) -> Tensor:
+            """The features, then the one-hot labels of the ``shown`` nodes (zeros elsewhere)."""
+            visible = torch.zeros_like(label_features)
+            visible[shown] = label_features[shown]
+            return torch.cat([x, visible], dim=1)
+
+        x_predict = with_labels(train_idx)
+    else:
+        x_predict = x
+    model = NodeClassifier(kind, x_predict.size(1), settings.hidden, num_classes, dropout=settings.dropout).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     metrics = []
 
     def train_step() -> float:
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x, adjacency), train_target)
+        if settings.label_trick:
+            order = train_idx[torch.randperm(len(train_idx), device=device)]
+            shown, predicted = order[: len(order) // 2], order[len(order) // 2:]
+            target = torch.full_like(y, -100)
+            target[predicted] = y[predicted]
+            loss = F.cross_entropy(model(with_labels(shown), adjacency), target)
+        else:
+            loss = F.cross_entropy(model(x, adjacency), train_target)
         loss.backward()
         optimizer.step()
         return loss.item()
 
     def validate() -> float:
-        out = model(x, adjacency)
+        out = model(x_predict, adjacency)
         metrics.append({
             "validation loss": F.cross_entropy(out[val_idx], y[val_idx]).item(),
             "training accuracy": accuracy(out, y, train_idx),
@@ -148,8 +174,9 @@ def train_node_classifier(
     history = [{"epoch": epoch, "training loss": loss, **row}
                for epoch, loss, row in zip(training.validated_epochs, training.losses, metrics, strict=True)]
     with torch.no_grad():
-        probabilities = model(x, adjacency).softmax(dim=1).cpu()
-    return run_result(kind, data, masks, seed, probabilities, training=training, history=history)
+        probabilities = model(x_predict, adjacency).softmax(dim=1).cpu()
+    name = f"{kind} + label trick" if settings.label_trick else kind
+    return run_result(name, data, masks, seed, probabilities, training=training, history=history)
 
 
 def compare_models(data: Data, models: tuple[str, ...], seeds: tuple[int, ...], smooth: bool = True,
@@ -218,12 +245,12 @@ def _setting(configuration: dict) -> str:
 
 
 def search_node_classifier(data: Data, masks: Masks, kind: str, configurations: Sequence[dict], seed: int, *,
-                           epochs: int = SEARCH_EPOCHS, patience: int = SEARCH_PATIENCE,
+                           epochs: int = SEARCH_EPOCHS, patience: int = SEARCH_PATIENCE, label_trick: bool = False,
                            progress: bool = False) -> tuple[RunResult, RunResult]:
     """Train ``kind`` once per configuration without the test labels; keep the best on validation.
 
-    Each configuration holds fields of :class:`NodeTraining` (``epochs`` and
-    ``patience`` come from the arguments). The search runs on
+    Each configuration holds fields of :class:`NodeTraining` (``epochs``,
+    ``patience`` and ``label_trick`` come from the arguments). The search runs on
     :func:`hide_test_labels`, so it cannot read a test label. Returns the
     chosen run as the search saw it (for Correct & Smooth, which must not see
     the test labels either) and the same run scored once on the test mask.
@@ -231,13 +258,13 @@ def search_node_classifier(data: Data, masks: Masks, kind: str, configurations: 
     visible, search_masks = hide_test_labels(data, masks)
 
     def fit(configuration: dict) -> tuple[float, RunResult]:
-        run = train_node_classifier(visible, search_masks, kind, seed,
-                                    NodeTraining(epochs=epochs, patience=patience, **configuration), progress=progress)
+        settings = NodeTraining(epochs=epochs, patience=patience, label_trick=label_trick, **configuration)
+        run = train_node_classifier(visible, search_masks, kind, seed, settings, progress=progress)
         return run.accuracy, run  # the search masks' "test" is the validation mask
 
     search, chosen = validation_search(configurations, fit)
     chosen.setting, chosen.search = _setting(search.chosen), search
-    return chosen, _on_test(kind, chosen, data, as_masks(masks, data))
+    return chosen, _on_test(chosen.model, chosen, data, as_masks(masks, data))
 
 
 @dataclass
@@ -258,8 +285,8 @@ class ProtocolComparison:
 
 
 def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int], budget: int, *,
-                        search_seed: int = 0, epochs: int = SEARCH_EPOCHS, patience: int = SEARCH_PATIENCE,
-                        progress: bool = False) -> ProtocolComparison:
+                        label_trick: Sequence[str] = (), search_seed: int = 0, epochs: int = SEARCH_EPOCHS,
+                        patience: int = SEARCH_PATIENCE, progress: bool = False) -> ProtocolComparison:
     """Every method of chapter 7 under the protocol, on each split.
 
     Every searched method tries ``budget`` configurations drawn (with
@@ -274,6 +301,8 @@ def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int]
     Args:
         data: the product graph with features, labels and ``adj_t``.
         models: names of the networks (keys of ``MODELS``).
+        label_trick: networks (keys of ``MODELS``) that also run with the label
+            trick (:class:`NodeTraining`), as the methods ``"<kind> + label trick"``.
         splits: one stratified split, and initialization seed, per entry.
         budget: configurations per method.
         search_seed: seed of the draws of configurations.
@@ -281,9 +310,10 @@ def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int]
         patience: early-stopping patience.
         progress: show a progress bar for each training.
     """
-    unknown = [m for m in models if m not in MODELS]
-    if isinstance(models, str) or not models or unknown:
-        raise ValueError(f"models must be a non-empty sequence of names from {list(MODELS)}, got {models!r}")
+    unknown = [m for m in (*models, *label_trick) if m not in MODELS]
+    if isinstance(models, str) or isinstance(label_trick, str) or not (models or label_trick) or unknown:
+        raise ValueError(f"models and label_trick must be sequences of names from {list(MODELS)}, not both empty; "
+                         f"got {models!r} and {label_trick!r}")
     if isinstance(splits, int) or not splits or len(set(splits)) != len(splits):
         raise ValueError(f"splits must be distinct split seeds, got {splits!r}")
     networks = draw_configurations(TRAINING_SPACE, budget, search_seed)
@@ -296,9 +326,9 @@ def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int]
         split_runs = [majority_baseline(data, masks, split),
                       _on_test("label propagation", label_propagation(visible, search_masks, split, alphas=alphas),
                                data, masks)]
-        for kind in models:
+        for kind, trick in [(kind, False) for kind in models] + [(kind, True) for kind in label_trick]:
             searched, tested = search_node_classifier(data, masks, kind, networks, split, epochs=epochs,
-                                                      patience=patience, progress=progress)
+                                                      patience=patience, label_trick=trick, progress=progress)
             smoothed = correct_and_smooth(searched, visible, search_masks, smoothing)
             split_runs += [tested, _on_test(smoothed.model, smoothed, data, masks)]
         runs += split_runs
@@ -309,7 +339,8 @@ def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int]
     def graph(method: str) -> str:
         if method in ("majority", "label propagation"):
             return "none" if method == "majority" else "weighted"
-        network = graph_seen(method.removesuffix(" + C&S"))
+        kind = method.removesuffix(" + C&S").removesuffix(" + label trick")
+        network = graph_seen(kind) + ("; training labels as input" if " + label trick" in method else "")
         return f"{network}; C&S: weighted" if method.endswith(" + C&S") else network
 
     table = pd.DataFrame([{
