@@ -64,7 +64,7 @@ def sparse_adjacency(data: Data) -> Data:
     """Add ``adj_t`` to ``data`` and return it: the (weighted) adjacency as a sparse CSR matrix, rows = targets.
 
     One sparse matrix product per layer replaces one message per edge, which
-    makes GCN training several times faster on a CPU (chapter 7 measures it).
+    makes GCN training faster on a CPU (chapter 7 checks it).
     Edge weights come from ``edge_weight`` when present and must not be negative.
     """
     if getattr(data, "edge_index", None) is None or data.num_nodes is None:
