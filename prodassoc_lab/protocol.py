@@ -20,15 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
 from prodassoc_lab.validation import bounded_float, positive_int, seed_value
-
-Fitted = TypeVar("Fitted")
 
 
 def draw_configurations(space: Mapping[str, Sequence], budget: int, seed: int = 0) -> list[dict]:
@@ -88,7 +86,7 @@ class SearchRecord:
 
 
 def validation_search(configurations: Sequence[dict],
-                      fit: Callable[[dict], tuple[float, Fitted]]) -> tuple[SearchRecord, Fitted]:
+                      fit: Callable[[dict], tuple[float, Any]]) -> tuple[SearchRecord, Any]:
     """Fit every configuration, score it on validation, and return the record and the best fit.
 
     ``fit(configuration)`` returns ``(validation score, fitted object)``; only the
