@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --search: these networks also run with the training labels as input features "
                              "(the label trick), as '<model> + label trick'")
     parser.add_argument("--jobs", type=positive_integer, default=1,
-                        help="with --search: splits run in this many processes at once (default: 1)")
+                        help="with --search: this many processes train at once, each one network on one split (default: 1)")
     return parser
 
 
@@ -75,33 +75,56 @@ def companion_paths(results: Path) -> tuple[Path, Path]:
     return results.with_suffix(".searches.csv"), results.with_suffix(".correct.csv")
 
 
-def _protocol_split(graph: str, weight: str, top_k: int, label: str, models: tuple[str, ...],
-                    label_trick: tuple[str, ...], split: int, budget: int) -> tuple:
-    """One split of the protocol comparison, in a worker process: the three tables, without the runs."""
-    from prodassoc_lab.nodes.experiment import protocol_comparison
+def _protocol_unit(graph: str, weight: str, top_k: int, label: str, split: int, network: tuple[str, bool] | None,
+                   budget: int) -> list:
+    """One unit of the protocol comparison, in a worker process: the baselines of a split, or one network on it."""
+    from prodassoc_lab.nodes.experiment import protocol_baselines, protocol_network
     from prodassoc_lab.pyg_data import load_node_data
 
-    result = protocol_comparison(load_node_data(graph, weight, top_k, label), models, (split,), budget,
-                                 label_trick=label_trick)
-    return result.table, result.searches, result.correct
+    data = load_node_data(graph, weight, top_k, label)
+    if network is None:
+        return protocol_baselines(data, split, budget)
+    kind, label_trick = network
+    return protocol_network(data, split, kind, budget, label_trick=label_trick)
 
 
 def _run_protocol(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from prodassoc_lab.nodes.experiment import check_protocol_methods, protocol_methods, protocol_tables
+    from prodassoc_lab.pyg_data import load_node_data
 
     models, splits = tuple(dict.fromkeys(args.model)), tuple(dict.fromkeys(args.seed))
     label_trick = tuple(dict.fromkeys(args.label_trick))
-    work = [(args.graph, args.weight, args.top_k, args.label, models, label_trick, split, args.search)
-            for split in splits]
+    check_protocol_methods(models, label_trick, splits)
+    networks = [None, *protocol_methods(models, label_trick)]  # None: the baselines
+    units = [(split, network) for split in splits for network in networks]
+    data = load_node_data(args.graph, args.weight, args.top_k, args.label)
+    runs: dict[tuple, list] = {}
+
+    def finished(unit: tuple, unit_runs: list) -> None:
+        # A split is written as soon as all its units are in, so an interrupted run keeps its finished splits.
+        runs[unit] = unit_runs
+        split = unit[0]
+        if args.results and all((split, network) in runs for network in networks):
+            done = [s for s in splits if all((s, network) in runs for network in networks)]
+            result = protocol_tables(data, [r for s in done for network in networks for r in runs[s, network]])
+            for table, path in zip((result.table, result.searches, result.correct),
+                                   (args.results, *companion_paths(args.results)), strict=True):
+                write_table(table, path)
+            print(f"split {split} done ({len(done)} of {len(splits)}), written to {args.results}", flush=True)
+
+    common = (args.graph, args.weight, args.top_k, args.label)
     if args.jobs > 1:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(min(args.jobs, len(splits)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(_protocol_split, *zip(*work, strict=True)))
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_protocol_unit, *common, *unit, args.search): unit for unit in units}
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
     else:
-        parts = [_protocol_split(*item) for item in work]
-    table, searches, correct = (pd.concat(part, ignore_index=True) for part in zip(*parts, strict=True))
+        for unit in units:
+            finished(unit, _protocol_unit(*common, *unit, args.search))
+    table = protocol_tables(data, [r for unit in units for r in runs[unit]]).table
     summary = table.groupby("method", sort=False).agg(
         accuracy=("accuracy", "mean"), spread=("accuracy", "std"), graph=("graph", "first"),
         stopped_early=("stopped early", "sum"))
@@ -111,9 +134,6 @@ def _run_protocol(args: argparse.Namespace) -> int:
           .to_string())
     if args.results:
         searches_path, correct_path = companion_paths(args.results)
-        write_table(table, args.results)
-        write_table(searches, searches_path)
-        write_table(correct, correct_path)
         print(f"{len(table)} rows written to {args.results}; the searches to {searches_path}, "
               f"the per-product outcomes to {correct_path}")
     return 0

@@ -284,73 +284,128 @@ class ProtocolComparison:
     runs: list[RunResult] = field(repr=False)
 
 
-def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int], budget: int, *,
-                        label_trick: Sequence[str] = (), search_seed: int = 0, epochs: int = SEARCH_EPOCHS,
-                        patience: int = SEARCH_PATIENCE, progress: bool = False) -> ProtocolComparison:
-    """Every method of chapter 7 under the protocol, on each split.
+def protocol_baselines(data: Data, split: int, budget: int, *, search_seed: int = 0) -> list[RunResult]:
+    """The majority class and label propagation under the protocol, on one split.
 
-    Every searched method tries ``budget`` configurations drawn (with
-    ``search_seed``) from its space: the networks from ``TRAINING_SPACE``
-    (the same draws for every network), label propagation from
-    ``PROPAGATION_SPACE`` and Correct & Smooth, on top of each network's chosen
-    run, from ``SMOOTHING_SPACE``. Networks train for at most ``epochs`` epochs
-    and stop after ``patience`` epochs without a better validation accuracy.
-    Searches see no test label (:func:`hide_test_labels`); each method's chosen
-    configuration is scored on the test products once.
+    Label propagation tries ``budget`` values of α drawn (with ``search_seed``)
+    from ``PROPAGATION_SPACE`` without the test labels; its choice is scored on
+    the test products once.
+    """
+    masks = stratified_masks(data.y, split)
+    visible, search_masks = hide_test_labels(data, masks)
+    alphas = tuple(c["alpha"] for c in draw_configurations(PROPAGATION_SPACE, budget, search_seed))
+    propagated = label_propagation(visible, search_masks, split, alphas=alphas)
+    return [majority_baseline(data, masks, split), _on_test("label propagation", propagated, data, masks)]
+
+
+def protocol_network(data: Data, split: int, kind: str, budget: int, *, label_trick: bool = False,
+                     search_seed: int = 0, epochs: int = SEARCH_EPOCHS, patience: int = SEARCH_PATIENCE,
+                     progress: bool = False) -> list[RunResult]:
+    """One network under the protocol on one split, alone and with Correct & Smooth on top.
+
+    The network tries ``budget`` configurations drawn (with ``search_seed``)
+    from ``TRAINING_SPACE`` — the same draws for every network — each trained
+    for at most ``epochs`` epochs, stopping after ``patience`` epochs without a
+    better validation accuracy; Correct & Smooth, on top of the chosen run,
+    tries ``budget`` settings from ``SMOOTHING_SPACE``. No search sees a test
+    label (:func:`hide_test_labels`); each choice is scored on the test once.
 
     Args:
         data: the product graph with features, labels and ``adj_t``.
-        models: names of the networks (keys of ``MODELS``).
-        label_trick: networks (keys of ``MODELS``) that also run with the label
-            trick (:class:`NodeTraining`), as the methods ``"<kind> + label trick"``.
-        splits: one stratified split, and initialization seed, per entry.
+        split: the stratified split, and the initialization seed.
+        kind: the network, a key of ``MODELS``.
         budget: configurations per method.
+        label_trick: give the network the training labels as input (:class:`NodeTraining`).
         search_seed: seed of the draws of configurations.
         epochs: the epoch cap of every training run.
         patience: early-stopping patience.
         progress: show a progress bar for each training.
     """
-    unknown = [m for m in (*models, *label_trick) if m not in MODELS]
-    if isinstance(models, str) or isinstance(label_trick, str) or not (models or label_trick) or unknown:
-        raise ValueError(f"models and label_trick must be sequences of names from {list(MODELS)}, not both empty; "
-                         f"got {models!r} and {label_trick!r}")
-    if isinstance(splits, int) or not splits or len(set(splits)) != len(splits):
-        raise ValueError(f"splits must be distinct split seeds, got {splits!r}")
-    networks = draw_configurations(TRAINING_SPACE, budget, search_seed)
-    alphas = tuple(c["alpha"] for c in draw_configurations(PROPAGATION_SPACE, budget, search_seed))
-    smoothing = draw_configurations(SMOOTHING_SPACE, budget, search_seed)
-    runs, correct = [], []
+    masks = stratified_masks(data.y, split)
+    visible, search_masks = hide_test_labels(data, masks)
+    searched, tested = search_node_classifier(data, masks, kind, draw_configurations(TRAINING_SPACE, budget, search_seed),
+                                              split, epochs=epochs, patience=patience, label_trick=label_trick,
+                                              progress=progress)
+    smoothed = correct_and_smooth(searched, visible, search_masks,
+                                  draw_configurations(SMOOTHING_SPACE, budget, search_seed))
+    return [tested, _on_test(smoothed.model, smoothed, data, masks)]
+
+
+def _graph_of_method(method: str) -> str:
+    if method in ("majority", "label propagation"):
+        return "none" if method == "majority" else "weighted"
+    kind = method.removesuffix(" + C&S").removesuffix(" + label trick")
+    network = graph_seen(kind) + ("; training labels as input" if " + label trick" in method else "")
+    return f"{network}; C&S: weighted" if method.endswith(" + C&S") else network
+
+
+def protocol_tables(data: Data, runs: Sequence[RunResult], epochs: int = SEARCH_EPOCHS) -> ProtocolComparison:
+    """The three tables of a :class:`ProtocolComparison` from its runs (any order of splits).
+
+    ``epochs`` is the epoch cap the networks trained under (a run that stopped
+    before it "stopped early").
+    """
+    splits = list(dict.fromkeys(r.seed for r in runs))
+    correct = []
     for split in splits:
-        masks = stratified_masks(data.y, split)
-        visible, search_masks = hide_test_labels(data, masks)
-        split_runs = [majority_baseline(data, masks, split),
-                      _on_test("label propagation", label_propagation(visible, search_masks, split, alphas=alphas),
-                               data, masks)]
-        for kind, trick in [(kind, False) for kind in models] + [(kind, True) for kind in label_trick]:
-            searched, tested = search_node_classifier(data, masks, kind, networks, split, epochs=epochs,
-                                                      patience=patience, label_trick=trick, progress=progress)
-            smoothed = correct_and_smooth(searched, visible, search_masks, smoothing)
-            split_runs += [tested, _on_test(smoothed.model, smoothed, data, masks)]
-        runs += split_runs
-        test = masks.test.nonzero().view(-1)
+        test = stratified_masks(data.y, split).test.nonzero().view(-1)
         correct.append(pd.DataFrame({"split": split, "node": test.numpy(), "product_id": data.product_id[test].numpy(),
                                      **{r.model: (r.predictions[test] == data.y[test]).int().numpy()
-                                        for r in split_runs}}))
-    def graph(method: str) -> str:
-        if method in ("majority", "label propagation"):
-            return "none" if method == "majority" else "weighted"
-        kind = method.removesuffix(" + C&S").removesuffix(" + label trick")
-        network = graph_seen(kind) + ("; training labels as input" if " + label trick" in method else "")
-        return f"{network}; C&S: weighted" if method.endswith(" + C&S") else network
-
+                                        for r in runs if r.seed == split}}))
     table = pd.DataFrame([{
         "method": r.model, "split": r.seed, "accuracy": r.accuracy, "macro-F1": r.macro_f1,
         "validation accuracy": max(r.search.scores) if r.search is not None else float("nan"),
-        "graph": graph(r.model),
+        "graph": _graph_of_method(r.model),
         "best epoch": r.best_epoch, "epochs run": r.epochs_run,
         "stopped early": r.training is not None and r.epochs_run < epochs,
         "seconds per epoch": r.seconds_per_epoch, "chosen": r.setting,
     } for r in runs])
     searches = pd.concat([r.search.to_frame().assign(method=r.model, split=r.seed)
                           for r in runs if r.search is not None], ignore_index=True)
-    return ProtocolComparison(table, searches, pd.concat(correct, ignore_index=True), runs)
+    return ProtocolComparison(table, searches, pd.concat(correct, ignore_index=True), list(runs))
+
+
+def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int], budget: int, *,
+                        label_trick: Sequence[str] = (), search_seed: int = 0, epochs: int = SEARCH_EPOCHS,
+                        patience: int = SEARCH_PATIENCE, progress: bool = False) -> ProtocolComparison:
+    """Every method of chapter 7 under the protocol, on each split.
+
+    On each split: :func:`protocol_baselines`, then :func:`protocol_network`
+    for each of ``models`` and, with the training labels as input, for each of
+    ``label_trick`` (the methods ``"<kind> + label trick"``). Every searched
+    method tries ``budget`` configurations drawn with ``search_seed``.
+
+    Args:
+        data: the product graph with features, labels and ``adj_t``.
+        models: names of the networks (keys of ``MODELS``).
+        splits: one stratified split, and initialization seed, per entry.
+        budget: configurations per method.
+        label_trick: networks (keys of ``MODELS``) that also run with the label trick.
+        search_seed: seed of the draws of configurations.
+        epochs: the epoch cap of every training run.
+        patience: early-stopping patience.
+        progress: show a progress bar for each training.
+    """
+    check_protocol_methods(models, label_trick, splits)
+    runs = []
+    for split in splits:
+        runs += protocol_baselines(data, split, budget, search_seed=search_seed)
+        for kind, trick in protocol_methods(models, label_trick):
+            runs += protocol_network(data, split, kind, budget, label_trick=trick, search_seed=search_seed,
+                                     epochs=epochs, patience=patience, progress=progress)
+    return protocol_tables(data, runs, epochs)
+
+
+def protocol_methods(models: Sequence[str], label_trick: Sequence[str]) -> list[tuple[str, bool]]:
+    """The networks of a protocol comparison in table order: (kind, with the label trick?)."""
+    return [(kind, False) for kind in models] + [(kind, True) for kind in label_trick]
+
+
+def check_protocol_methods(models: Sequence[str], label_trick: Sequence[str], splits: Sequence[int]) -> None:
+    """Refuse unknown networks, no network at all, or splits that are not distinct seeds."""
+    unknown = [m for m in (*models, *label_trick) if m not in MODELS]
+    if isinstance(models, str) or isinstance(label_trick, str) or not (models or label_trick) or unknown:
+        raise ValueError(f"models and label_trick must be sequences of names from {list(MODELS)}, not both empty; "
+                         f"got {models!r} and {label_trick!r}")
+    if isinstance(splits, int) or not splits or len(set(splits)) != len(splits):
+        raise ValueError(f"splits must be distinct split seeds, got {splits!r}")
