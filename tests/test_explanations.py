@@ -409,7 +409,7 @@ def test_mask_gradient_equals_the_autograd_gradient(index):
     attributes_only = gradient_explainer(model, False, True)(x, edge_index, index=index, edge_weight=weight)
     assert attributes_only.get("edge_mask") is None
     torch.testing.assert_close(attributes_only.node_mask, expected_attributes, atol=1e-6, rtol=1e-4)
-    for layer in (model.first, model.second):  # the masks are taken off again
+    for layer in model.layers:  # the masks are taken off again
         assert layer._edge_mask is None and not layer.explain
 
 
@@ -419,7 +419,7 @@ def test_mask_gradient_still_works_after_gnnexplainer():
     torch.manual_seed(0)
     gradient_explainer(model, True, True, algorithm=GNNExplainer(epochs=3))(x, edge_index, index=5,
                                                                              edge_weight=weight)
-    assert "_edge_mask" in model.first._parameters  # GNNExplainer registered its mask as a parameter
+    assert "_edge_mask" in model.layers[0]._parameters  # GNNExplainer registered its mask as a parameter
     expected_edges, expected_attributes = autograd_gradients(model, x, edge_index, weight, 5)
     explanation = gradient_explainer(model, True, True)(x, edge_index, index=5, edge_weight=weight)
     torch.testing.assert_close(explanation.edge_mask, expected_edges, atol=1e-6, rtol=1e-4)

@@ -47,7 +47,7 @@ def test_graph_models_beat_the_mlp_when_only_the_graph_is_informative(tmp_path, 
     mlp = train_node_classifier(data, masks, "mlp", seed=0, settings=settings)
     assert mlp.accuracy < 0.5 and gcn.accuracy > mlp.accuracy + 0.25
     state = torch.load(checkpoint, weights_only=True)
-    assert set(state) >= {"first.lin.weight", "second.lin.weight"}
+    assert set(state) >= {"layers.0.lin.weight", "layers.1.lin.weight"}
     propagated = label_propagation(data, masks, seed=0)
     assert propagated.accuracy > 0.9 and propagated.setting.startswith("α = ")
     assert majority_baseline(data, masks, seed=0).accuracy == pytest.approx(1 / 3, abs=0.05)
@@ -211,7 +211,7 @@ def test_sgc_is_linear_in_the_propagated_features(planted_communities):
     model = NodeClassifier("sgc", 4, 8, 3).double().eval()
     A_hat, x = _gcn_normalized_dense(data), data.x.double()
     propagated = torch.linalg.matrix_power(A_hat, SGC_HOPS) @ x
-    expected = model.second(propagated @ model.first.lin.weight.T + model.first.lin.bias)
+    expected = model.layers[1](propagated @ model.layers[0].lin.weight.T + model.layers[0].lin.bias)
     with torch.no_grad():
         torch.testing.assert_close(model(x, data.adj_t.double()), expected, atol=1e-10, rtol=0)
 
@@ -222,7 +222,7 @@ def test_appnp_propagates_the_mlp_scores(planted_communities):
     data = sparse_adjacency(planted_communities(10, 0.2, 0.01, 4, seed=0))
     model = NodeClassifier("appnp", 4, 8, 3).double().eval()
     A_hat, x = _gcn_normalized_dense(data), data.x.double()
-    z0 = model.second(torch.relu(model.first(x)))
+    z0 = model.layers[1](torch.relu(model.layers[0](x)))
     z = z0
     for _ in range(APPNP_STEPS):
         z = (1 - APPNP_ALPHA) * A_hat @ z + APPNP_ALPHA * z0

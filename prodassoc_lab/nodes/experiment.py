@@ -29,7 +29,7 @@ from prodassoc_lab.protocol import draw_configurations, validation_search
 from prodassoc_lab.pyg_data import require_adjacency
 from prodassoc_lab.reproducibility import set_seed
 from prodassoc_lab.training import EarlyStopping, train_with_early_stopping
-from prodassoc_lab.validation import bounded_float, non_negative_float, positive_float, positive_int
+from prodassoc_lab.validation import bounded_float, bounded_int, non_negative_float, positive_float, positive_int
 
 # Chapter 7's protocol: the spaces every method's validation search draws from, and the epoch cap
 TRAINING_SPACE: dict[str, tuple] = {
@@ -42,6 +42,7 @@ PROPAGATION_SPACE: dict[str, tuple] = {"alpha": tuple(round(0.05 * i, 2) for i i
 SMOOTHING_SPACE: dict[str, tuple] = {"correction_alpha": (0.2, 0.4, 0.6, 0.8, 1.0),
                                      "smoothing_alpha": (0.1, 0.3, 0.5, 0.7, 0.9)}
 SEARCH_EPOCHS, SEARCH_PATIENCE = 500, 50
+NODE_INPUTS = ("features", "ids", "both")  # what a network reads per product (NodeTraining.inputs)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class NodeTraining:
     reads training labels as input features (Wang et al. 2021): in each epoch a
     random half of the training products show their one-hot label and the loss
     is taken on the other half; to predict, every training label is shown.
+    ``layers`` sets the depth of the network (:class:`NodeClassifier`);
+    ``inputs`` what it reads per product: its ``"features"``, a learned
+    product-id embedding of ``hidden`` numbers (``"ids"``), or ``"both"``.
     """
 
     hidden: int = 64
@@ -64,6 +68,8 @@ class NodeTraining:
     weight_decay: float = 5e-4
     dropout: float = 0.5
     label_trick: bool = False
+    layers: int = 2
+    inputs: str = "features"
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -74,6 +80,9 @@ class NodeTraining:
         bounded_float(self.dropout, "dropout", 0, 1, high_open=True)
         if not isinstance(self.label_trick, bool):
             raise TypeError(f"label_trick must be True or False, got {self.label_trick!r}")
+        bounded_int(self.layers, "layers", low=2)
+        if self.inputs not in NODE_INPUTS:
+            raise ValueError(f"inputs must be one of {list(NODE_INPUTS)}, got {self.inputs!r}")
         try:
             device = torch.device(self.device)
         except (RuntimeError, TypeError):
@@ -122,6 +131,8 @@ def train_node_classifier(
     set_seed(seed)
     adjacency = require_adjacency(data).to(device)
     x, y = data.x.to(device), data.y.to(device)
+    if settings.inputs == "ids":
+        x = x[:, :0]  # no features: the learned embedding alone
     train_idx, val_idx = (m.nonzero().view(-1).to(device) for m in (masks.train, masks.validation))
     # cross_entropy skips targets of -100: the loss over the training nodes, without the
     # slow backward pass of indexing rows out of the output
@@ -139,7 +150,9 @@ def train_node_classifier(
         x_predict = with_labels(train_idx)
     else:
         x_predict = x
-    model = NodeClassifier(kind, x_predict.size(1), settings.hidden, num_classes, dropout=settings.dropout).to(device)
+    model = NodeClassifier(kind, x_predict.size(1), settings.hidden, num_classes, dropout=settings.dropout,
+                           layers=settings.layers,
+                           embedded_nodes=data.num_nodes if settings.inputs != "features" else 0).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     metrics = []
 

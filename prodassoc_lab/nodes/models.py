@@ -1,4 +1,4 @@
-"""Two-layer node classifiers compared in chapter 7: an MLP without the graph, four GNNs, SGC and APPNP."""
+"""Node classifiers compared in chapter 7: an MLP without the graph, four GNNs, SGC and APPNP."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from torch_geometric.nn import APPNP, GATConv, GCNConv, SAGEConv, SGConv
 from prodassoc_lab.layers import SeedGraphConv
 from prodassoc_lab.propagation import symmetric_spmm
 from prodassoc_lab.tensors import check_graph_inputs
-from prodassoc_lab.validation import bounded_float, positive_int
+from prodassoc_lab.validation import bounded_float, bounded_int, positive_int
 
 GAT_HEADS = 4  # attention heads of GAT's hidden layer
 SGC_HOPS = 2  # propagation steps of SGC, Wu et al.'s choice
@@ -25,10 +25,10 @@ class ModelKind:
     """How one kind of :class:`NodeClassifier` is built.
 
     ``layer(in_channels, out_channels, hidden_layer, dropout)`` makes one of its
-    two layers; ``uses_graph`` is false for the MLP; ``unweighted`` kinds
+    layers; ``uses_graph`` is false for the MLP; ``unweighted`` kinds
     aggregate a plain mean over neighbours, so they see the adjacency with every
     weight set to 1; ``linear`` kinds have no ReLU between their layers (SGC);
-    ``output_propagation``, when given, makes a module that spreads the second
+    ``output_propagation``, when given, makes a module that spreads the last
     layer's class scores over the graph (APPNP).
     """
 
@@ -79,11 +79,12 @@ MODELS = tuple(KINDS)
 
 
 class NodeClassifier(torch.nn.Module):
-    r"""A two-layer node classifier whose layers are named by ``kind`` (chapter 7).
+    r"""A node classifier of ``layers`` layers (two by default) whose kind is named by ``kind`` (chapter 7).
 
     .. math::
-        \mathbf{H} = \operatorname{dropout}\big(\operatorname{ReLU}(f_1(\mathbf{X}, \mathbf{A}))\big),
-        \qquad \mathbf{Z} = f_2(\mathbf{H}, \mathbf{A})
+        \mathbf{H}_1 = \operatorname{dropout}\big(\operatorname{ReLU}(f_1(\mathbf{X}, \mathbf{A}))\big),
+        \quad \mathbf{H}_{l} = \operatorname{dropout}\big(\operatorname{ReLU}(f_l(\mathbf{H}_{l-1},
+        \mathbf{A}))\big), \quad \mathbf{Z} = f_L(\mathbf{H}_{L-1}, \mathbf{A})
 
     with :math:`f` a ``Linear`` layer (``mlp``, which ignores the graph), Kipf &
     Welling's GCN (``gcn``), the article's layer
@@ -101,16 +102,24 @@ class NodeClassifier(torch.nn.Module):
     normalization with self-loops; biases are left out of the formulas); GraphSAGE sets
     them to 1; GAT learns its own. Dropout acts on the hidden layer only: the inputs are a
     handful of dense features, and dropping them at random made every model
-    markedly worse when chapter 7 was written.
+    markedly worse when chapter 7 was written. With ``embedded_nodes`` each node
+    also gets a learned vector of ``hidden`` numbers (an ``Embedding`` row, a
+    product-id embedding), appended to its features: :math:`\mathbf{X}` becomes
+    :math:`[\mathbf{X} \,\|\, \mathbf{E}]`, or :math:`\mathbf{E}` alone when
+    ``in_channels`` is 0.
 
     Args:
         kind (str): one of ``MODELS`` (``"mlp"``, ``"gcn"``, ``"seed"``, ``"sage"``, ``"gat"``, ``"sgc"``,
             ``"appnp"``).
-        in_channels (int): features per node, :math:`F`.
+        in_channels (int): features per node, :math:`F` (0 only with ``embedded_nodes``).
         hidden (int): hidden units (a multiple of ``GAT_HEADS`` for ``gat``).
         num_classes (int): classes, :math:`C`.
-        dropout (float, optional): dropout probability on the hidden layer, in
+        dropout (float, optional): dropout probability on the hidden layers, in
             :math:`[0, 1)`. (default: ``0.5``)
+        layers (int, optional): layers :math:`L \ge 2`; the ones between the first and
+            the last map ``hidden`` units to ``hidden`` units. (default: ``2``)
+        embedded_nodes (int, optional): the number of nodes :math:`|\mathcal{V}|` when
+            each gets a learned vector, 0 for none. (default: ``0``)
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, F)`, sparse (CSR)
@@ -121,20 +130,29 @@ class NodeClassifier(torch.nn.Module):
         - **output:** class scores :math:`(|\mathcal{V}|, C)`
     """
 
-    def __init__(self, kind: str, in_channels: int, hidden: int, num_classes: int, dropout: float = 0.5) -> None:
+    def __init__(self, kind: str, in_channels: int, hidden: int, num_classes: int, dropout: float = 0.5,
+                 layers: int = 2, embedded_nodes: int = 0) -> None:
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"unknown model {kind!r}; choose one of {list(MODELS)}")
-        for name, value in (("in_channels", in_channels), ("hidden", hidden), ("num_classes", num_classes)):
+        for name, value in (("hidden", hidden), ("num_classes", num_classes)):
             positive_int(value, name)
+        for name, value in (("in_channels", in_channels), ("embedded_nodes", embedded_nodes)):
+            bounded_int(value, name, low=0)
+        bounded_int(layers, "layers", low=2)
+        if in_channels + embedded_nodes == 0:
+            raise ValueError("in_channels is 0 and embedded_nodes is 0: the model would have no input")
         if kind == "gat" and hidden % GAT_HEADS:
             raise ValueError(f"gat splits the hidden layer over {GAT_HEADS} heads: hidden must be a multiple of "
                              f"{GAT_HEADS}, got {hidden}")
         dropout = bounded_float(dropout, "dropout", 0, 1, high_open=True)
         self.kind, self.dropout, self._spec = kind, dropout, KINDS[kind]
         self.in_channels = in_channels
-        self.first = self._spec.layer(in_channels, hidden, True, dropout)
-        self.second = self._spec.layer(hidden, num_classes, False, dropout)
+        self.embedding = torch.nn.Embedding(embedded_nodes, hidden) if embedded_nodes else None
+        widths = [in_channels + (hidden if embedded_nodes else 0)] + [hidden] * (layers - 1)
+        self.layers = torch.nn.ModuleList(
+            [self._spec.layer(i, o, True, dropout) for i, o in zip(widths, widths[1:], strict=False)]
+            + [self._spec.layer(hidden, num_classes, False, dropout)])
         propagation = self._spec.output_propagation
         self.propagation = propagation() if propagation is not None else None
 
@@ -145,9 +163,14 @@ class NodeClassifier(torch.nn.Module):
             adjacency, edge_weight = (adjacency.sign() if adjacency.layout == torch.sparse_csr else adjacency), None
         weights = () if edge_weight is None or self.kind == "gat" else (edge_weight,)
         graph = (adjacency, *weights) if self._spec.uses_graph else ()
-        x = self.first(x, *graph)
-        x = _dropout(x if self._spec.linear else F.relu(x), self.dropout, self.training)
-        x = self.second(x, *graph)
+        if self.embedding is not None:
+            if x.size(0) != self.embedding.num_embeddings:
+                raise ValueError(f"the model embeds {self.embedding.num_embeddings} nodes, x has {x.size(0)} rows")
+            x = torch.cat([x, self.embedding.weight], dim=1)
+        for layer in self.layers[:-1]:
+            x = layer(x, *graph)
+            x = _dropout(x if self._spec.linear else F.relu(x), self.dropout, self.training)
+        x = self.layers[-1](x, *graph)
         return x if self.propagation is None else self.propagation(x, adjacency, *weights)
 
 
