@@ -3,6 +3,8 @@ networks, learned product-id embeddings, and the command that runs them."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import torch
@@ -10,7 +12,8 @@ import torch
 from prodassoc_lab.nodes.claims import best_network, chosen_settings, fewer_labels, main
 from prodassoc_lab.nodes.evaluation import stratified_masks
 from prodassoc_lab.nodes.experiment import NodeTraining, train_node_classifier
-from prodassoc_lab.nodes.models import NodeClassifier
+from prodassoc_lab.nodes.models import MODELS, NodeClassifier
+from prodassoc_lab.provenance import provenance_path
 from prodassoc_lab.pyg_data import sparse_adjacency
 
 
@@ -91,3 +94,102 @@ def test_the_command_needs_a_protocol_run(tmp_path, capsys):
         main(["--protocol", str(tmp_path / "none.csv"), "--results", str(tmp_path / "claims.csv")])
     assert stopped.value.code == 2
     assert f"--protocol: {tmp_path / 'none.csv'} does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", MODELS)
+@pytest.mark.parametrize("features", [0, 4])
+def test_every_kind_learns_its_id_embedding(planted_communities, kind, features):
+    # a layer that caches its propagated input (as PyG's SGConv can) would detach the
+    # embedding after the first call: the second call must still reach it
+    data = planted_communities(5, 0.3, 0.05, 4, seed=0)
+    torch.manual_seed(0)
+    model = NodeClassifier(kind, features, 8, 3, embedded_nodes=data.num_nodes, layers=3).train()
+    x = data.x[:, :features]
+    model(x, data.adj_t)
+    model(x, data.adj_t).logsumexp(dim=1).sum().backward()
+    assert model.embedding.weight.grad is not None and model.embedding.weight.grad.abs().sum() > 0
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.layers[0].parameters()
+               if p.requires_grad and p.dim() > 1)
+
+
+def test_sgc_reads_a_changed_input(planted_communities):
+    # the label trick shows other labels in every epoch: SGC must propagate what it is given now
+    data = planted_communities(5, 0.3, 0.05, 4, seed=0)
+    model = NodeClassifier("sgc", 4, 8, 3, dropout=0.0).eval()
+    with torch.no_grad():
+        assert not torch.allclose(model(data.x, data.adj_t), model(2 * data.x, data.adj_t))
+
+
+def _protocol_files(tmp_path, monkeypatch, planted_communities):
+    """A protocol run of the command on a small planted graph (one process), with its provenance command."""
+    from prodassoc_lab.nodes import cli
+
+    data = planted_communities(15, 0.2, 0.01, 4, seed=1)
+    data.product_id = torch.arange(data.num_nodes) + 1000
+    monkeypatch.setattr(cli, "is_cached", lambda folder: True)
+    monkeypatch.setattr(cli, "_node_data", lambda *options: data)
+    results = tmp_path / "protocol.csv"
+    command = ["--model", "mlp", "sgc", "--search", "2", "--seed", "0", "1", "--results", str(results)]
+    assert cli.main(command) == 0
+    record = json.loads(provenance_path(results).read_text(encoding="utf-8"))
+    record["command"] = ["prodassoc_lab/nodes/__main__.py", *command]  # pytest's own argv was recorded
+    provenance_path(results).write_text(json.dumps(record), encoding="utf-8")
+    return data, results
+
+
+def test_the_protocol_command_writes_every_split_with_its_search(tmp_path, monkeypatch, planted_communities, capsys):
+    data, results = _protocol_files(tmp_path, monkeypatch, planted_communities)
+    assert "split 0 done (1 of 2)" in capsys.readouterr().out
+    table, searches, correct = (pd.read_csv(tmp_path / name) for name in
+                                ("protocol.csv", "protocol.searches.csv", "protocol.correct.csv"))
+    assert sorted(set(table.split)) == [0, 1] and len(table) == 2 * 6
+    assert (searches.groupby(["method", "split"]).size() == 2).all()
+    assert set(correct.columns) >= {"mlp", "sgc + C&S", "label propagation"} and len(correct) == sum(
+        int(stratified_masks(data.y, split).test.sum()) for split in (0, 1))
+
+
+def test_the_claims_command_runs_on_a_protocol(tmp_path, monkeypatch, planted_communities):
+    from prodassoc_lab.nodes import claims
+
+    data, results = _protocol_files(tmp_path, monkeypatch, planted_communities)
+    monkeypatch.setattr(claims, "_node_data", lambda *options: data)
+    out = tmp_path / "claims.csv"
+    assert main(["--protocol", str(results), "--experiment", "inputs", "--seed", "0", "--results", str(out)]) == 0
+    table = pd.read_csv(out)
+    best = table["best graph network"].iloc[0]
+    assert best == "sgc" and sorted(set(table.method)) == ["mlp", "sgc"]  # the only graph network run
+    assert table.groupby("method").inputs.apply(sorted).tolist() == [["both", "features", "ids"]] * 2
+    params, h = table.set_index(["method", "inputs"]).parameters, int(table[table.method == "mlp"].hidden.iloc[0])
+    # ids: an embedding of h per node, and a first layer reading h numbers instead of 4 features
+    assert params["mlp", "ids"] - params["mlp", "features"] == data.num_nodes * h + h * h - 4 * h
+    assert params["mlp", "both"] - params["mlp", "ids"] == 4 * h
+    with pytest.raises(SystemExit):
+        main(["--protocol", str(results), "--results", str(results.with_suffix(".searches.csv"))])
+
+
+def test_the_curves_change_one_quantity(planted_communities):
+    from prodassoc_lab.nodes.claims import labelled_share_curve, model_size_curve
+
+    data = planted_communities(10, 0.2, 0.01, 4, seed=2)
+    searches = pd.DataFrame({"method": ["gcn"], "split": [0], "chosen": [True], "lr": [0.03], "hidden": [32],
+                             "dropout": [0.0], "weight_decay": [0.0]})
+    shares = pd.DataFrame(labelled_share_curve(data, searches, "gcn", 0, budget=2, shares=(0.25, 1.0))
+                          + labelled_share_curve(data, searches, None, 0, budget=2, shares=(0.25, 1.0)))
+    n_train = int(stratified_masks(data.y, 0).train.sum())
+    assert shares["training products"].tolist() == [round(0.25 * n_train), n_train] * 2
+    assert shares.method.tolist() == ["gcn", "gcn", "label propagation", "label propagation"]
+    sizes = pd.DataFrame(model_size_curve(data, searches, "gcn", 0, widths=(4, 16), depths=(3,)))
+    assert list(zip(sizes.hidden, sizes.layers, strict=True)) == [(4, 2), (16, 2), (32, 3)]
+    assert sizes.parameters.tolist() == [4 * 4 + 4 + 4 * 3 + 3, 4 * 16 + 16 + 16 * 3 + 3,
+                                         4 * 32 + 32 + 32 * 32 + 32 + 32 * 3 + 3]
+
+
+def test_a_budget_larger_than_a_space_fails_before_training(planted_communities, monkeypatch):
+    from prodassoc_lab.nodes import experiment
+
+    data = planted_communities(5, 0.3, 0.05, 4, seed=0)
+    monkeypatch.setattr(experiment, "search_node_classifier", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(ValueError, match="budget=26 configurations, but the space holds only 25"):
+        experiment.protocol_network(data, 0, "mlp", budget=26)
+    with pytest.raises(ValueError, match="budget=20 configurations, but the space holds only 19"):
+        experiment.check_protocol_methods(("mlp",), (), (0,), budget=20)

@@ -126,7 +126,7 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
         (["--model", "gcn", "mlp", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
         (["--seed", "0", "1", "--checkpoint", "best.pt"], "--checkpoint: saves one model's weights"),
         (["--search", "4", "--checkpoint", "best.pt"], "--checkpoint: a search trains many models"),
-        (["--jobs", "2"], "--jobs: only a --search runs splits in parallel"),
+        (["--jobs", "2"], "--jobs: only a --search trains in parallel"),
         (["--label-trick", "seed"], "--label-trick: only a --search runs the label trick"),
         (["--search", "0"], "--search: must be a positive integer"),
         (["--search", "2", "--results", "out.csv", "--device", "cuda"], "--search runs on the CPU"),

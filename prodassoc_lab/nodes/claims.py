@@ -16,13 +16,17 @@ protocol comparison itself):
 Each network trains with the configuration the protocol chose for it on the
 same split (``<results>.searches.csv`` of ``python -m prodassoc_lab.nodes
 --search``), until validation stops improving; only the quantity under test
-changes. Label propagation chooses its α on validation at every share. The
-command is ``python -m prodassoc_lab.nodes.claims --help``.
+changes. Label propagation chooses its α on validation at every share, from as
+many draws as the protocol gave it. Training reads the training and validation
+labels only; the test labels are read once per run, to score it. The command is
+``python -m prodassoc_lab.nodes.claims --help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -43,7 +47,7 @@ from prodassoc_lab.nodes.experiment import (
     NodeTraining,
     train_node_classifier,
 )
-from prodassoc_lab.nodes.models import MODELS
+from prodassoc_lab.nodes.models import MODELS, NodeClassifier
 from prodassoc_lab.protocol import draw_configurations
 from prodassoc_lab.provenance import provenance_path
 from prodassoc_lab.validation import bounded_float, require_columns
@@ -81,6 +85,8 @@ def fewer_labels(masks: Masks, share: float, seed: int) -> Masks:
 
     The nodes kept at a smaller share are among those kept at a larger one (one
     permutation per ``seed``), so a learning curve adds labels to the same products.
+    The draw is not stratified: at a small share a rare class may keep no
+    training label at all, as it would in a shop that labels fewer products.
     """
     share = bounded_float(share, "share", 0, 1, low_open=True)
     train = masks.train.nonzero().view(-1)
@@ -90,38 +96,42 @@ def fewer_labels(masks: Masks, share: float, seed: int) -> Masks:
     return Masks(kept, masks.validation, masks.test)
 
 
-def _row(experiment: str, run: RunResult, settings: NodeTraining | None, masks: Masks, **extra: object) -> dict:
-    return {"experiment": experiment, "method": run.model.removesuffix(" + label trick"), "split": run.seed,
-            "training products": int(masks.train.sum()), **extra, "accuracy": run.accuracy,
+def _row(experiment: str, run: RunResult, settings: NodeTraining | None, masks: Masks, y: torch.Tensor,
+         **extra: object) -> dict:
+    return {"experiment": experiment, "method": run.model, "split": run.seed,
+            "training products": int(masks.train.sum()), "classes labelled": int(y[masks.train].unique().numel()),
+            **extra, "accuracy": run.accuracy,
             "macro-F1": run.macro_f1, "best epoch": run.best_epoch, "epochs run": run.epochs_run,
             "hidden": settings.hidden if settings else None, "layers": settings.layers if settings else None,
             "inputs": settings.inputs if settings else None}
 
 
 def _parameters(data: Data, kind: str, settings: NodeTraining) -> int:
-    from prodassoc_lab.nodes.models import NodeClassifier
-
     model = NodeClassifier(kind, 0 if settings.inputs == "ids" else data.num_features, settings.hidden,
                            int(data.y.max()) + 1, layers=settings.layers,
                            embedded_nodes=data.num_nodes if settings.inputs != "features" else 0)
     return sum(p.numel() for p in model.parameters())
 
 
-def labelled_share_curve(data: Data, searches: pd.DataFrame, kind: str | None, split: int,
+def labelled_share_curve(data: Data, searches: pd.DataFrame, kind: str | None, split: int, budget: int,
                          shares: Sequence[float] = LABELLED_SHARES) -> list[dict]:
-    """Test accuracy of ``kind`` (``None``: label propagation) trained on each share of the labels of ``split``."""
+    """Test accuracy of ``kind`` trained on each share of the training labels of ``split``.
+
+    ``kind`` ``None`` is label propagation, its α chosen on validation from
+    ``budget`` draws of ``PROPAGATION_SPACE`` (the protocol's draws).
+    """
     masks = stratified_masks(data.y, split)
-    alphas = tuple(c["alpha"] for c in draw_configurations(PROPAGATION_SPACE, 8, 0))
+    alphas = tuple(c["alpha"] for c in draw_configurations(PROPAGATION_SPACE, budget, 0))
     rows = []
     for share in shares:
         reduced = fewer_labels(masks, share, split)
         if kind is None:
             rows.append(_row("labelled share", label_propagation(data, reduced, split, alphas=alphas), None, reduced,
-                             share=share))
+                             data.y, share=share))
         else:
             settings = chosen_settings(searches, kind, split)
             run = train_node_classifier(data, reduced, kind, split, settings)
-            rows.append(_row("labelled share", run, settings, reduced, share=share,
+            rows.append(_row("labelled share", run, settings, reduced, data.y, share=share,
                              parameters=_parameters(data, kind, settings)))
     return rows
 
@@ -131,12 +141,13 @@ def model_size_curve(data: Data, searches: pd.DataFrame, kind: str, split: int,
     """Test accuracy of ``kind`` at each width (two layers), then at each depth (the chosen width)."""
     masks = stratified_masks(data.y, split)
     chosen = chosen_settings(searches, kind, split)
-    shapes = [(width, 2) for width in widths] + [(chosen.hidden, depth) for depth in depths if depth != 2]
+    shapes = dict.fromkeys([(width, 2) for width in widths] + [(chosen.hidden, depth) for depth in depths])
     rows = []
     for hidden, layers in shapes:
-        settings = NodeTraining(**{**chosen.__dict__, "hidden": hidden, "layers": layers})
+        settings = dataclasses.replace(chosen, hidden=hidden, layers=layers)
         run = train_node_classifier(data, masks, kind, split, settings)
-        rows.append(_row("model size", run, settings, masks, share=1.0, parameters=_parameters(data, kind, settings)))
+        rows.append(_row("model size", run, settings, masks, data.y, share=1.0,
+                         parameters=_parameters(data, kind, settings)))
     return rows
 
 
@@ -146,20 +157,27 @@ def input_comparison(data: Data, searches: pd.DataFrame, kind: str, split: int) 
     chosen = chosen_settings(searches, kind, split)
     rows = []
     for inputs in NODE_INPUTS:
-        settings = NodeTraining(**{**chosen.__dict__, "inputs": inputs})
+        settings = dataclasses.replace(chosen, inputs=inputs)
         run = train_node_classifier(data, masks, kind, split, settings)
-        rows.append(_row("inputs", run, settings, masks, share=1.0, parameters=_parameters(data, kind, settings)))
+        rows.append(_row("inputs", run, settings, masks, data.y, share=1.0,
+                         parameters=_parameters(data, kind, settings)))
     return rows
 
 
-def _unit(graph: str, weight: str, top_k: int, label: str, searches: pd.DataFrame, experiment: str,
-          kind: str | None, split: int) -> list[dict]:
-    """One experiment for one method on one split, in a worker process."""
+@functools.cache
+def _node_data(graph: str, weight: str, top_k: int, label: str) -> Data:
+    """The protocol's graph, loaded once per process."""
     from prodassoc_lab.pyg_data import load_node_data
 
-    data = load_node_data(graph, weight, top_k, label)
+    return load_node_data(graph, weight, top_k, label)
+
+
+def _unit(protocol: argparse.Namespace, searches: pd.DataFrame, experiment: str, kind: str | None,
+          split: int) -> list[dict]:
+    """One experiment for one method on one split (in a worker process with ``--jobs``)."""
+    data = _node_data(protocol.graph, protocol.weight, protocol.top_k, protocol.label)
     if experiment == "labelled share":
-        return labelled_share_curve(data, searches, kind, split)
+        return labelled_share_curve(data, searches, kind, split, protocol.search)
     if experiment == "model size":
         return model_size_curve(data, searches, kind, split)
     return input_comparison(data, searches, kind, split)
@@ -182,6 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _protocol_options(parser: argparse.ArgumentParser, protocol: Path) -> argparse.Namespace:
+    """The options the protocol ran with, parsed from the command line in its provenance record."""
+    from prodassoc_lab.nodes.cli import build_parser as protocol_parser
+
+    try:
+        command = json.loads(provenance_path(protocol).read_text(encoding="utf-8"))["command"]
+    except (OSError, ValueError, KeyError) as error:
+        parser.error(f"--protocol: cannot read the command line of {protocol} from its provenance record: {error}")
+    try:
+        options = protocol_parser().parse_args(command[1:])
+    except SystemExit:
+        parser.error(f"--protocol: the command line recorded for {protocol} does not parse: {command[1:]}")
+    if options.search is None:
+        parser.error(f"--protocol: {protocol} was not made with --search, so it records no chosen configurations")
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen experiments on the chosen splits and write one row per trained model (exit code 2 on bad
     arguments)."""
@@ -192,18 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.protocol, searches_path):
         if not path.is_file():
             parser.error(f"--protocol: {path} does not exist; run python -m prodassoc_lab.nodes --search first")
+    protocol_files = {args.protocol.resolve(), searches_path.resolve(), args.protocol.with_suffix(".correct.csv").resolve()}
+    if args.results.resolve() in protocol_files:
+        parser.error(f"--results: {args.results} is a file of the protocol run; write the claims elsewhere")
+    options = _protocol_options(parser, args.protocol)
     protocol, searches = pd.read_csv(args.protocol), pd.read_csv(searches_path)
     try:
         best = best_network(protocol)
     except ValueError as error:
         parser.error(f"--protocol: {error}")
-    try:  # the claims run on the graph and labels the protocol ran on
-        command = json.loads(provenance_path(args.protocol).read_text(encoding="utf-8"))["command"]
-    except (OSError, ValueError, KeyError) as error:
-        parser.error(f"--protocol: cannot read the command line from its provenance record: {error}")
-    graph = _option(command, "--graph", "household")
-    weight, top_k = _option(command, "--weight", "npmi"), int(_option(command, "--top-k", "10"))
-    label = _option(command, "--label", "product_category")
     splits = tuple(dict.fromkeys(args.seed))
     networks = list(dict.fromkeys(["mlp", best]))
     units = [(experiment, method, split) for experiment in args.experiment for split in splits
@@ -214,26 +246,20 @@ def main(argv: list[str] | None = None) -> int:
                 chosen_settings(searches, method, split)
             except ValueError as error:
                 parser.error(f"--protocol: {error}")
-    common = (graph, weight, top_k, label, searches)
     print(f"best graph network on validation: {best}; {len(units)} units of work", flush=True)
     if args.jobs > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(_unit, *zip(*[(*common, *unit) for unit in units], strict=True)))
+            parts = list(pool.map(_unit, *zip(*[(options, searches, *unit) for unit in units], strict=True)))
     else:
-        parts = [_unit(*common, *unit) for unit in units]
+        parts = [_unit(options, searches, *unit) for unit in units]
     table = pd.DataFrame([row for part in parts for row in part])
     table.insert(2, "best graph network", best)
     write_table(table, args.results)
     print(f"{len(table)} rows written to {args.results}", file=sys.stderr)
     return 0
-
-
-def _option(command: list[str], name: str, default: str) -> str:
-    """The value of ``name`` in a recorded command line, or ``default``."""
-    return command[command.index(name) + 1] if name in command else default
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ takes; the loop itself is :mod:`prodassoc_lab.nodes.experiment`.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -75,29 +76,38 @@ def companion_paths(results: Path) -> tuple[Path, Path]:
     return results.with_suffix(".searches.csv"), results.with_suffix(".correct.csv")
 
 
+@functools.cache
+def _node_data(graph: str, weight: str, top_k: int, label: str):  # noqa: ANN202 (a Data, imported lazily)
+    """The graph of chapter 7, loaded once per process."""
+    from prodassoc_lab.pyg_data import load_node_data
+
+    return load_node_data(graph, weight, top_k, label)
+
+
 def _protocol_unit(graph: str, weight: str, top_k: int, label: str, split: int, network: tuple[str, bool] | None,
                    budget: int) -> list:
     """One unit of the protocol comparison, in a worker process: the baselines of a split, or one network on it."""
     from prodassoc_lab.nodes.experiment import protocol_baselines, protocol_network
-    from prodassoc_lab.pyg_data import load_node_data
 
-    data = load_node_data(graph, weight, top_k, label)
+    data = _node_data(graph, weight, top_k, label)
     if network is None:
         return protocol_baselines(data, split, budget)
     kind, label_trick = network
     return protocol_network(data, split, kind, budget, label_trick=label_trick)
 
 
-def _run_protocol(args: argparse.Namespace) -> int:
+def _run_protocol(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from prodassoc_lab.nodes.experiment import check_protocol_methods, protocol_methods, protocol_tables
-    from prodassoc_lab.pyg_data import load_node_data
 
     models, splits = tuple(dict.fromkeys(args.model)), tuple(dict.fromkeys(args.seed))
     label_trick = tuple(dict.fromkeys(args.label_trick))
-    check_protocol_methods(models, label_trick, splits)
+    try:
+        check_protocol_methods(models, label_trick, splits, args.search)
+    except ValueError as error:
+        parser.error(f"--search: {error}")
     networks = [None, *protocol_methods(models, label_trick)]  # None: the baselines
     units = [(split, network) for split in splits for network in networks]
-    data = load_node_data(args.graph, args.weight, args.top_k, args.label)
+    data = _node_data(args.graph, args.weight, args.top_k, args.label)
     runs: dict[tuple, list] = {}
 
     def finished(unit: tuple, unit_runs: list) -> None:
@@ -107,8 +117,9 @@ def _run_protocol(args: argparse.Namespace) -> int:
         if args.results and all((split, network) in runs for network in networks):
             done = [s for s in splits if all((s, network) in runs for network in networks)]
             result = protocol_tables(data, [r for s in done for network in networks for r in runs[s, network]])
-            for table, path in zip((result.table, result.searches, result.correct),
-                                   (args.results, *companion_paths(args.results)), strict=True):
+            # the table last: where it holds a split, so do the files beside it
+            for table, path in zip((result.searches, result.correct, result.table),
+                                   (*companion_paths(args.results), args.results), strict=True):
                 write_table(table, path)
             print(f"split {split} done ({len(done)} of {len(splits)}), written to {args.results}", flush=True)
 
@@ -119,8 +130,12 @@ def _run_protocol(args: argparse.Namespace) -> int:
 
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(_protocol_unit, *common, *unit, args.search): unit for unit in units}
-            for future in as_completed(futures):
-                finished(futures[future], future.result())
+            try:
+                for future in as_completed(futures):
+                    finished(futures[future], future.result())
+            except BaseException:  # a failed unit (or Ctrl-C) stops the run now, not after the queued units
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     else:
         for unit in units:
             finished(unit, _protocol_unit(*common, *unit, args.search))
@@ -162,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                                     strict=True):
                 check_output(parser, option, path, ".csv")
     elif args.jobs != 1:
-        parser.error("--jobs: only a --search runs splits in parallel")
+        parser.error("--jobs: only a --search trains in parallel")
     elif args.label_trick:
         parser.error("--label-trick: only a --search runs the label trick")
     if args.checkpoint is not None and args.results is not None and args.checkpoint.resolve() == args.results.resolve():
@@ -179,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
 
     if args.search is not None:
-        return _run_protocol(args)
+        return _run_protocol(parser, args)
 
     # Only now the heavy imports: every mistake above is reported at once.
     import pandas as pd

@@ -334,13 +334,14 @@ def protocol_network(data: Data, split: int, kind: str, budget: int, *, label_tr
         patience: early-stopping patience.
         progress: show a progress bar for each training.
     """
+    # both draws first: a budget larger than a space fails before any training
+    networks = draw_configurations(TRAINING_SPACE, budget, search_seed)
+    smoothing = draw_configurations(SMOOTHING_SPACE, budget, search_seed)
     masks = stratified_masks(data.y, split)
     visible, search_masks = hide_test_labels(data, masks)
-    searched, tested = search_node_classifier(data, masks, kind, draw_configurations(TRAINING_SPACE, budget, search_seed),
-                                              split, epochs=epochs, patience=patience, label_trick=label_trick,
-                                              progress=progress)
-    smoothed = correct_and_smooth(searched, visible, search_masks,
-                                  draw_configurations(SMOOTHING_SPACE, budget, search_seed))
+    searched, tested = search_node_classifier(data, masks, kind, networks, split, epochs=epochs, patience=patience,
+                                              label_trick=label_trick, progress=progress)
+    smoothed = correct_and_smooth(searched, visible, search_masks, smoothing)
     return [tested, _on_test(smoothed.model, smoothed, data, masks)]
 
 
@@ -399,7 +400,7 @@ def protocol_comparison(data: Data, models: Sequence[str], splits: Sequence[int]
         patience: early-stopping patience.
         progress: show a progress bar for each training.
     """
-    check_protocol_methods(models, label_trick, splits)
+    check_protocol_methods(models, label_trick, splits, budget)
     runs = []
     for split in splits:
         runs += protocol_baselines(data, split, budget, search_seed=search_seed)
@@ -414,11 +415,15 @@ def protocol_methods(models: Sequence[str], label_trick: Sequence[str]) -> list[
     return [(kind, False) for kind in models] + [(kind, True) for kind in label_trick]
 
 
-def check_protocol_methods(models: Sequence[str], label_trick: Sequence[str], splits: Sequence[int]) -> None:
-    """Refuse unknown networks, no network at all, or splits that are not distinct seeds."""
+def check_protocol_methods(models: Sequence[str], label_trick: Sequence[str], splits: Sequence[int],
+                           budget: int) -> None:
+    """Refuse unknown networks, no network at all, splits that are not distinct seeds, or a budget
+    larger than a search space."""
     unknown = [m for m in (*models, *label_trick) if m not in MODELS]
     if isinstance(models, str) or isinstance(label_trick, str) or not (models or label_trick) or unknown:
         raise ValueError(f"models and label_trick must be sequences of names from {list(MODELS)}, not both empty; "
                          f"got {models!r} and {label_trick!r}")
     if isinstance(splits, int) or not splits or len(set(splits)) != len(splits):
         raise ValueError(f"splits must be distinct split seeds, got {splits!r}")
+    for space in (TRAINING_SPACE, PROPAGATION_SPACE, SMOOTHING_SPACE):
+        draw_configurations(space, budget, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from dataclasses import dataclass
 
 import torch
@@ -15,7 +16,7 @@ from prodassoc_lab.propagation import symmetric_spmm
 from prodassoc_lab.tensors import check_graph_inputs
 from prodassoc_lab.validation import bounded_float, bounded_int, positive_int
 
-GAT_HEADS = 4  # attention heads of GAT's hidden layer
+GAT_HEADS = 4  # attention heads of each of GAT's hidden layers
 SGC_HOPS = 2  # propagation steps of SGC, Wu et al.'s choice
 APPNP_STEPS, APPNP_ALPHA = 10, 0.1  # power-iteration steps and teleport probability, Gasteiger et al.'s choice
 
@@ -24,15 +25,15 @@ APPNP_STEPS, APPNP_ALPHA = 10, 0.1  # power-iteration steps and teleport probabi
 class ModelKind:
     """How one kind of :class:`NodeClassifier` is built.
 
-    ``layer(in_channels, out_channels, hidden_layer, dropout)`` makes one of its
-    layers; ``uses_graph`` is false for the MLP; ``unweighted`` kinds
+    ``layer(in_channels, out_channels, place, dropout)`` makes one of its
+    layers, ``place`` being ``"first"``, ``"middle"`` or ``"last"``; ``uses_graph`` is false for the MLP; ``unweighted`` kinds
     aggregate a plain mean over neighbours, so they see the adjacency with every
     weight set to 1; ``linear`` kinds have no ReLU between their layers (SGC);
     ``output_propagation``, when given, makes a module that spreads the last
     layer's class scores over the graph (APPNP).
     """
 
-    layer: Callable[[int, int, bool, float], torch.nn.Module]
+    layer: Callable[[int, int, str, float], torch.nn.Module]
     uses_graph: bool = True
     unweighted: bool = False
     linear: bool = False
@@ -53,26 +54,27 @@ class _Dense(torch.nn.Linear):
         return super().forward(x)
 
 
-def _gat_layer(in_channels: int, out_channels: int, hidden_layer: bool, dropout: float) -> torch.nn.Module:
-    heads = GAT_HEADS if hidden_layer else 1  # the hidden layer concatenates its heads
+def _gat_layer(in_channels: int, out_channels: int, place: str, dropout: float) -> torch.nn.Module:
+    heads = 1 if place == "last" else GAT_HEADS  # a hidden layer concatenates its heads
     return GATConv(in_channels, out_channels // heads, heads=heads, dropout=dropout)
 
 
 KINDS: dict[str, ModelKind] = {
-    "mlp": ModelKind(lambda i, o, hidden_layer, p: torch.nn.Linear(i, o), uses_graph=False),
+    "mlp": ModelKind(lambda i, o, place, p: torch.nn.Linear(i, o), uses_graph=False),
     # cached: the normalized adjacency is computed on the first call and reused;
     # the model is trained and used on one fixed graph (transductive)
-    "gcn": ModelKind(lambda i, o, hidden_layer, p: GCNConv(i, o, cached=True)),
-    "seed": ModelKind(lambda i, o, hidden_layer, p: SeedGraphConv(i, o)),
+    "gcn": ModelKind(lambda i, o, place, p: GCNConv(i, o, cached=True)),
+    "seed": ModelKind(lambda i, o, place, p: SeedGraphConv(i, o)),
     # PyG's SAGEConv would divide a *weighted* sum by the neighbour count
-    "sage": ModelKind(lambda i, o, hidden_layer, p: SAGEConv(i, o), unweighted=True),
+    "sage": ModelKind(lambda i, o, place, p: SAGEConv(i, o), unweighted=True),
     "gat": ModelKind(_gat_layer),
-    # Wu et al.'s simplification: Â^K X once (cached), then linear layers with no
-    # nonlinearity between them, so the classifier is linear in Â^K X
-    "sgc": ModelKind(lambda i, o, hidden_layer, p: SGConv(i, o, K=SGC_HOPS, cached=True) if hidden_layer
-                     else _Dense(i, o), linear=True),
+    # Wu et al.'s simplification: Â^K X, then linear layers with no nonlinearity between
+    # them, so the classifier is linear in Â^K X. Not cached: the input may change between
+    # calls (a learned embedding, the label trick), and propagating it costs little.
+    "sgc": ModelKind(lambda i, o, place, p: SGConv(i, o, K=SGC_HOPS) if place == "first" else _Dense(i, o),
+                     linear=True),
     # predict, then propagate: an MLP's class scores spread by personalized PageRank
-    "appnp": ModelKind(lambda i, o, hidden_layer, p: _Dense(i, o),
+    "appnp": ModelKind(lambda i, o, place, p: _Dense(i, o),
                        output_propagation=lambda: _SymmetricAPPNP(K=APPNP_STEPS, alpha=APPNP_ALPHA, cached=True)),
 }
 MODELS = tuple(KINDS)
@@ -90,17 +92,17 @@ class NodeClassifier(torch.nn.Module):
     Welling's GCN (``gcn``), the article's layer
     :class:`~prodassoc_lab.layers.SeedGraphConv` (``seed``), GraphSAGE with a
     plain mean over neighbours (``sage``) or graph attention with
-    ``GAT_HEADS`` heads in the hidden layer (``gat``). Two kinds change the
-    template: ``sgc`` (Wu et al. 2019) has no ReLU, :math:`\mathbf{Z} =
-    \hat{\mathbf{A}}^{K}\mathbf{X}\mathbf{W}_1\mathbf{W}_2` with
-    :math:`K =` ``SGC_HOPS``, a linear classifier of the propagated features;
-    ``appnp`` (Gasteiger et al. 2019) is a two-layer MLP whose class scores
+    ``GAT_HEADS`` heads in each hidden layer (``gat``). Two kinds change the
+    template: ``sgc`` (Wu et al. 2019) has no ReLU and propagates in its first
+    layer only, :math:`\mathbf{Z} = \hat{\mathbf{A}}^{K}\mathbf{X}\mathbf{W}_1
+    \cdots\mathbf{W}_L` with :math:`K =` ``SGC_HOPS``, a linear classifier of the
+    propagated features; ``appnp`` (Gasteiger et al. 2019) is an MLP whose class scores
     :math:`\mathbf{Z}_0` are then propagated, :math:`\mathbf{Z}_{k+1} = (1 - \alpha)
     \hat{\mathbf{A}}\mathbf{Z}_k + \alpha \mathbf{Z}_0`, for ``APPNP_STEPS`` steps with
     :math:`\alpha =` ``APPNP_ALPHA``. GCN, the article's layer, SGC and APPNP use
     the edge weights in :math:`\mathbf{A}` (:math:`\hat{\mathbf{A}}` is GCN's
     normalization with self-loops; biases are left out of the formulas); GraphSAGE sets
-    them to 1; GAT learns its own. Dropout acts on the hidden layer only: the inputs are a
+    them to 1; GAT learns its own. Dropout acts on the hidden layers only: the inputs are a
     handful of dense features, and dropping them at random made every model
     markedly worse when chapter 7 was written. With ``embedded_nodes`` each node
     also gets a learned vector of ``hidden`` numbers (an ``Embedding`` row, a
@@ -143,16 +145,16 @@ class NodeClassifier(torch.nn.Module):
         if in_channels + embedded_nodes == 0:
             raise ValueError("in_channels is 0 and embedded_nodes is 0: the model would have no input")
         if kind == "gat" and hidden % GAT_HEADS:
-            raise ValueError(f"gat splits the hidden layer over {GAT_HEADS} heads: hidden must be a multiple of "
+            raise ValueError(f"gat splits each hidden layer over {GAT_HEADS} heads: hidden must be a multiple of "
                              f"{GAT_HEADS}, got {hidden}")
         dropout = bounded_float(dropout, "dropout", 0, 1, high_open=True)
         self.kind, self.dropout, self._spec = kind, dropout, KINDS[kind]
         self.in_channels = in_channels
         self.embedding = torch.nn.Embedding(embedded_nodes, hidden) if embedded_nodes else None
-        widths = [in_channels + (hidden if embedded_nodes else 0)] + [hidden] * (layers - 1)
+        widths = [in_channels + (hidden if embedded_nodes else 0)] + [hidden] * (layers - 1) + [num_classes]
+        places = ["first"] + ["middle"] * (layers - 2) + ["last"]
         self.layers = torch.nn.ModuleList(
-            [self._spec.layer(i, o, True, dropout) for i, o in zip(widths, widths[1:], strict=False)]
-            + [self._spec.layer(hidden, num_classes, False, dropout)])
+            [self._spec.layer(i, o, place, dropout) for (i, o), place in zip(pairwise(widths), places, strict=True)])
         propagation = self._spec.output_propagation
         self.propagation = propagation() if propagation is not None else None
 
