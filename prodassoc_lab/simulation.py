@@ -1,32 +1,37 @@
 """A simulated shop whose product associations are known: baskets drawn from a stated model.
 
 On real data nobody knows which products truly go together, so no method can be
-scored against the truth. :func:`simulate_shop` draws a year of baskets from a
-model with the ingredients of a grocery shop, and returns the ground truth it
-planted beside them:
+scored against the truth. :func:`simulate_shop` draws ``n_weeks`` weeks of
+baskets (a year by default) from a model with the ingredients of a grocery
+shop, and returns the ground truth it planted beside them:
 
-1. **Popularity.** Product :math:`j` (of :math:`n`) has weight
-   :math:`w_j \\propto j^{-s}` (Zipf's law with exponent :math:`s`), in a random
-   order of the products.
-2. **Seasonality.** A share of the products peaks once a year: in week :math:`t`
-   its weight is multiplied by :math:`1 + (a - 1)\\,\\exp\\!\\big(-d(t, t_j)^2 / (2 \\cdot 3^2)\\big)`,
-   with :math:`t_j` its peak week, :math:`d` the distance in weeks around the
-   year and :math:`a` the amplitude (the multiplier at the peak).
+1. **Popularity.** The product of popularity rank :math:`j` (of :math:`n`; the
+   ranks are a random order of the products) has weight :math:`w_j \\propto j^{-s}`,
+   Zipf's law with exponent :math:`s`.
+2. **Seasonality.** A share of the products peaks once in the ``n_weeks`` weeks:
+   in week :math:`t` its weight is multiplied by
+   :math:`1 + (a - 1)\\,\\exp\\!\\big(-d(t, t_j)^2 / (2 \\cdot 3^2)\\big)`, with
+   :math:`t_j` its peak week, :math:`d` the distance in weeks around the period
+   (week ``n_weeks`` is next to week 1) and :math:`a` the amplitude; then each
+   week's weights are scaled to sum to 1, so a peak raises a product's share of
+   the draws by a little less than :math:`a` when other peaks coincide.
 3. **Households and habits.** Each household shops in each week with
    probability :math:`p_{\\text{visit}}`, and has a habit set of ``habit_size``
-   products drawn by popularity. A basket holds :math:`1 + \\text{Poisson}(m - 1)`
-   draws; each draw repeats one of the household's habits with probability
-   :math:`r`, and otherwise follows the popularity of the week.
+   distinct products drawn by the base popularity (not the week's, and blind to
+   substitute groups). A basket holds :math:`1 + \\text{Poisson}(m - 1)` draws;
+   each draw repeats one of the household's habits (each as likely) with
+   probability :math:`r`, and otherwise follows the popularity of the week.
 4. **Substitutes.** The products of a substitute group (one brand against
-   another) are never bought together: of several drawn into one basket, only the
-   first is kept.
+   another) are never bought together: of several drawn into one basket, the
+   first drawn is kept and the others are dropped, not drawn again.
 5. **Complements.** Each planted pair :math:`(a, b)` makes :math:`b` follow
    :math:`a`: a basket that holds :math:`a` gains :math:`b` with probability
    ``complement_strength``, whatever else it holds.
 
-Repeated draws of one product in a basket count once (a basket is a set). The
-products of planted pairs, of substitute groups and the seasonal ones are
-chosen apart, so each product plays at most one role.
+Repeated draws of one product in a basket count once (a basket is a set), so a
+basket may hold fewer products than draws. The products of planted pairs, of
+substitute groups and the seasonal ones are chosen apart, so each product plays
+at most one of these roles.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ class ShopModel:
         complement_strength: chance that a basket holding the first product of a pair gains the second.
         n_substitute_groups: planted substitute groups.
         substitute_group_size: products per substitute group (at least 2).
-        seasonal_share: share of the products with a yearly peak.
+        seasonal_share: share of the products with a peak (rounded to a whole number of products).
         seasonal_amplitude: the multiplier of a seasonal product's weight at its peak, :math:`a \\ge 1`.
         seed: seed of every random draw.
     """
@@ -91,12 +96,16 @@ class ShopModel:
             bounded_float(getattr(self, name), name, 0, 1)
         if self.visit_probability == 0:
             raise ValueError("visit_probability must be above 0: with 0 nobody shops")
-        bounded_float(self.mean_draws, "mean_draws", 1, float("inf"), high_open=True)
+        bounded_float(self.mean_draws, "mean_draws", 1, self.n_products)
         bounded_float(self.popularity_exponent, "popularity_exponent", 0, float("inf"), high_open=True)
         bounded_float(self.seasonal_amplitude, "seasonal_amplitude", 1, float("inf"), high_open=True)
         seed_value(self.seed)
         if self.habit_size > self.n_products:
             raise ValueError(f"habit_size ({self.habit_size}) cannot exceed n_products ({self.n_products})")
+        weights = np.arange(1, self.n_products + 1, dtype=float) ** -self.popularity_exponent
+        if np.count_nonzero(weights / weights.sum()) < self.habit_size:
+            raise ValueError(f"popularity_exponent={self.popularity_exponent} leaves fewer than habit_size="
+                             f"{self.habit_size} products with a weight above 0; use a smaller exponent")
         roles = 2 * self.n_complements + self.n_substitute_groups * self.substitute_group_size + self.n_seasonal
         if roles > self.n_products:
             raise ValueError(f"the planted structure needs {roles} distinct products (2 per complementary pair, "
@@ -114,7 +123,9 @@ class SimulatedShop:
     """Baskets drawn by :func:`simulate_shop` and the structure planted in them.
 
     ``transactions`` has one row per basket line (``basket_id``,
-    ``household_id``, ``week``, ``product_id``, ``quantity`` = 1);
+    ``household_id``, ``week``, ``product_id``, ``quantity`` = 1); basket,
+    household and week ids count from 1 (basket ids in order of household, then
+    week), product ids and substitute groups from 0;
     ``complements`` one row per planted pair (``antecedent`` → ``consequent``);
     ``substitutes`` one row per product of a substitute group (``group``,
     ``product_id``); ``seasonal`` one row per seasonal product (``product_id``,
@@ -163,6 +174,9 @@ def simulate_shop(model: ShopModel | None = None) -> SimulatedShop:
                        for _ in range(model.n_households)])
     visits = rng.random((model.n_households, model.n_weeks)) < model.visit_probability
     household, week_index = visits.nonzero()
+    if len(household) == 0:
+        raise ValueError(f"no household shopped in {model.n_weeks} week(s) at visit_probability="
+                         f"{model.visit_probability}: raise it, or add households or weeks")
     draws = 1 + rng.poisson(model.mean_draws - 1, size=len(household))
     basket = np.repeat(np.arange(len(household)), draws)
     line_household, line_week = household[basket], week_index[basket]
@@ -182,7 +196,7 @@ def simulate_shop(model: ShopModel | None = None) -> SimulatedShop:
     triggers = lines[lines[ITEM].isin(partner.index)]
     gained = triggers[rng.random(len(triggers)) < model.complement_strength]
     lines = pd.concat([lines, pd.DataFrame({BASKET: gained[BASKET].to_numpy(),
-                                             ITEM: partner.loc[gained[ITEM]].to_numpy()})])
+                                             ITEM: gained[ITEM].map(partner).to_numpy()})])
     lines = lines.drop_duplicates().sort_values([BASKET, ITEM], ignore_index=True)
     transactions = pd.DataFrame({BASKET: lines[BASKET].to_numpy() + 1,
                                  HOUSEHOLD: household[lines[BASKET]] + 1, WEEK: week_index[lines[BASKET]] + 1,
