@@ -130,6 +130,7 @@ def test_sparse_adjacency_keeps_the_weights_and_sage_ignores_them():
         (["--label-trick", "seed"], "--label-trick: only a --search runs the label trick"),
         (["--search", "0"], "--search: must be a positive integer"),
         (["--search", "2", "--results", "out.csv", "--device", "cuda"], "--search runs on the CPU"),
+        (["--search", "20", "--model", "mlp"], "--search: budget=20 configurations, but the space holds only 19"),
     ],
 )
 def test_bad_arguments_exit_with_a_message(capsys, argv, message):
