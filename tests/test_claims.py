@@ -127,7 +127,7 @@ def _protocol_files(tmp_path, monkeypatch, planted_communities):
     data = planted_communities(15, 0.2, 0.01, 4, seed=1)
     data.product_id = torch.arange(data.num_nodes) + 1000
     monkeypatch.setattr(cli, "is_cached", lambda folder: True)
-    monkeypatch.setattr(cli, "_node_data", lambda *options: data)
+    monkeypatch.setattr(cli, "node_data_once", lambda *options: data)
     results = tmp_path / "protocol.csv"
     command = ["--model", "mlp", "sgc", "--search", "2", "--seed", "0", "1", "--results", str(results)]
     assert cli.main(command) == 0
@@ -152,7 +152,7 @@ def test_the_claims_command_runs_on_a_protocol(tmp_path, monkeypatch, planted_co
     from prodassoc_lab.nodes import claims
 
     data, results = _protocol_files(tmp_path, monkeypatch, planted_communities)
-    monkeypatch.setattr(claims, "_node_data", lambda *options: data)
+    monkeypatch.setattr(claims, "node_data_once", lambda *options: data)
     out = tmp_path / "claims.csv"
     assert main(["--protocol", str(results), "--experiment", "inputs", "--seed", "0", "--results", str(out)]) == 0
     table = pd.read_csv(out)

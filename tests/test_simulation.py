@@ -108,7 +108,8 @@ def test_households_repeat_their_habits(shop):
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"n_products": 50}, r"needs 145 distinct products \(2 per complementary pair, 3 per substitute group, 5 seasonal\) but the shop has 50"),
+    ({"n_products": 50}, r"needs 145 distinct products \(2 per complementary pair, 3 per substitute group, "
+                         r"5 seasonal\) but the shop has 50"),
     ({"visit_probability": 0.0}, "visit_probability must be above 0"),
     ({"repeat_share": 1.5}, r"repeat_share must be in \[0, 1\], got 1.5"),
     ({"mean_draws": 0.5}, r"mean_draws must be in \[1, 400\]"),

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ from torch_geometric.data import Data
 
 from prodassoc_lab.cli import add_seed_argument, check_output, parse_arguments, positive_integer, write_table
 from prodassoc_lab.nodes.baselines import label_propagation
+from prodassoc_lab.nodes.cli import node_data_once
 from prodassoc_lab.nodes.evaluation import Masks, RunResult, stratified_masks
 from prodassoc_lab.nodes.experiment import (
     NODE_INPUTS,
@@ -61,7 +61,8 @@ EXPERIMENTS = ("labelled share", "model size", "inputs")
 def chosen_settings(searches: pd.DataFrame, method: str, split: int) -> NodeTraining:
     """The configuration the protocol chose for ``method`` on ``split``, with the protocol's epoch cap."""
     require_columns(searches, ("method", "split", "chosen", "lr", "hidden", "dropout", "weight_decay"),
-                    "the protocol's searches", "give the <results>.searches.csv of python -m prodassoc_lab.nodes --search")
+                    "the protocol's searches",
+                    "give the <results>.searches.csv of python -m prodassoc_lab.nodes --search")
     row = searches[(searches.method == method) & (searches.split == split) & searches.chosen.astype(bool)]
     if len(row) != 1:
         raise ValueError(f"the protocol's searches hold {len(row)} chosen configurations of {method!r} on split "
@@ -164,18 +165,10 @@ def input_comparison(data: Data, searches: pd.DataFrame, kind: str, split: int) 
     return rows
 
 
-@functools.cache
-def _node_data(graph: str, weight: str, top_k: int, label: str) -> Data:
-    """The protocol's graph, loaded once per process."""
-    from prodassoc_lab.pyg_data import load_node_data
-
-    return load_node_data(graph, weight, top_k, label)
-
-
 def _unit(protocol: argparse.Namespace, searches: pd.DataFrame, experiment: str, kind: str | None,
           split: int) -> list[dict]:
     """One experiment for one method on one split (in a worker process with ``--jobs``)."""
-    data = _node_data(protocol.graph, protocol.weight, protocol.top_k, protocol.label)
+    data = node_data_once(protocol.graph, protocol.weight, protocol.top_k, protocol.label)
     if experiment == "labelled share":
         return labelled_share_curve(data, searches, kind, split, protocol.search)
     if experiment == "model size":
@@ -227,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.protocol, searches_path):
         if not path.is_file():
             parser.error(f"--protocol: {path} does not exist; run python -m prodassoc_lab.nodes --search first")
-    protocol_files = {args.protocol.resolve(), searches_path.resolve(), args.protocol.with_suffix(".correct.csv").resolve()}
+    protocol_files = {path.resolve() for path in
+                      (args.protocol, searches_path, args.protocol.with_suffix(".correct.csv"))}
     if args.results.resolve() in protocol_files:
         parser.error(f"--results: {args.results} is a file of the protocol run; write the claims elsewhere")
     options = _protocol_options(parser, args.protocol)

@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --search: these networks also run with the training labels as input features "
                              "(the label trick), as '<model> + label trick'")
     parser.add_argument("--jobs", type=positive_integer, default=1,
-                        help="with --search: this many processes train at once, each one network on one split (default: 1)")
+                        help="with --search: this many processes train at once, each one network on one split "
+                             "(default: 1)")
     return parser
 
 
@@ -77,8 +78,8 @@ def companion_paths(results: Path) -> tuple[Path, Path]:
 
 
 @functools.cache
-def _node_data(graph: str, weight: str, top_k: int, label: str):  # noqa: ANN202 (a Data, imported lazily)
-    """The graph of chapter 7, loaded once per process."""
+def node_data_once(graph: str, weight: str, top_k: int, label: str):  # noqa: ANN201 (a Data, imported lazily)
+    """Chapter 7's graph, loaded once per process (the worker processes of ``--jobs`` each load it once)."""
     from prodassoc_lab.pyg_data import load_node_data
 
     return load_node_data(graph, weight, top_k, label)
@@ -89,7 +90,7 @@ def _protocol_unit(graph: str, weight: str, top_k: int, label: str, split: int, 
     """One unit of the protocol comparison, in a worker process: the baselines of a split, or one network on it."""
     from prodassoc_lab.nodes.experiment import protocol_baselines, protocol_network
 
-    data = _node_data(graph, weight, top_k, label)
+    data = node_data_once(graph, weight, top_k, label)
     if network is None:
         return protocol_baselines(data, split, budget)
     kind, label_trick = network
@@ -107,7 +108,7 @@ def _run_protocol(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"--search: {error}")
     networks = [None, *protocol_methods(models, label_trick)]  # None: the baselines
     units = [(split, network) for split in splits for network in networks]
-    data = _node_data(args.graph, args.weight, args.top_k, args.label)
+    data = node_data_once(args.graph, args.weight, args.top_k, args.label)
     runs: dict[tuple, list] = {}
 
     def finished(unit: tuple, unit_runs: list) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +26,12 @@ class ModelKind:
     """How one kind of :class:`NodeClassifier` is built.
 
     ``layer(in_channels, out_channels, place, dropout)`` makes one of its
-    layers, ``place`` being ``"first"``, ``"middle"`` or ``"last"``; ``uses_graph`` is false for the MLP; ``unweighted`` kinds
-    aggregate a plain mean over neighbours, so they see the adjacency with every
-    weight set to 1; ``linear`` kinds have no ReLU between their layers (SGC);
-    ``output_propagation``, when given, makes a module that spreads the last
-    layer's class scores over the graph (APPNP).
+    layers, ``place`` being ``"first"``, ``"middle"`` or ``"last"``; ``uses_graph``
+    is false for the MLP; ``unweighted`` kinds aggregate a plain mean over
+    neighbours, so they see the adjacency with every weight set to 1; ``linear``
+    kinds have no ReLU between their layers (SGC); ``output_propagation``, when
+    given, makes a module that spreads the last layer's class scores over the
+    graph (APPNP).
     """
 
     layer: Callable[[int, int, str, float], torch.nn.Module]
