@@ -56,7 +56,7 @@ class NodeTraining:
     reads training labels as input features (Wang et al. 2021): in each epoch a
     random half of the training products show their one-hot label and the loss
     is taken on the other half; to predict, every training label is shown.
-    ``layers`` sets the depth of the network (:class:`NodeClassifier`);
+    ``layers`` sets the depth of the network (:class:`~prodassoc_lab.nodes.models.NodeClassifier`);
     ``inputs`` what it reads per product: its ``"features"``, a learned
     product-id embedding of ``hidden`` numbers (``"ids"``), or ``"both"``.
     """
